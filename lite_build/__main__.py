@@ -1,0 +1,3 @@
+from lite_build.cli import main
+
+raise SystemExit(main())
