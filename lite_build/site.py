@@ -1,0 +1,253 @@
+"""Assembling the static site: the JupyterLite app, the runtime, the wheels, and publishing.
+
+The JupyterLite app is built by jupyterlite-core into a persistent folder (it is incremental on
+its own). Publishing copies that app and our files into a staging folder next to the output,
+post-processes and verifies it there, and only then swaps it in: a failed build never touches
+the previous site.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lite_build import __version__
+from lite_build.errors import LiteBuildError
+from lite_build.kernel import KERNEL_PLUGIN_ID
+
+log = logging.getLogger("lite_build")
+
+JUPYTER_LITE_JSON = "jupyter-lite.json"
+#: written into every site: identifies a folder lite-build may replace, and describes the site
+SITE_MANIFEST = "lite-build.json"
+PYODIDE_DIR = "static/pyodide"
+WHEELS_DIR = "static/wheels"
+#: the lock's file_name entries are relative to the lock's folder
+WHEELS_FROM_LOCK = "../wheels/"
+#: files of the jupyterlite app folder that no browser ever requests
+APP_JUNK = ("rspack.config.js", "rspack.config.analyze.js", "rspack.config.watch.js")
+
+#: coincident (bundled by the kernel) calls .then on Atomics.waitAsync(...).value, which is a
+#: plain string when the wait settles synchronously: under cross-origin isolation that makes
+#: cells hang at random. Normalise it to always be a promise, before coincident reads it.
+WAIT_ASYNC_SHIM = (
+    "/* lite-build: Atomics.waitAsync always yields a promise (see lite_build/site.py) */"
+    "(()=>{const A=globalThis.Atomics;if(!A||typeof A.waitAsync!=='function'"
+    "||A.waitAsync.liteBuild)return;const native=A.waitAsync.bind(A);"
+    "const waitAsync=(...args)=>{const result=native(...args);return result.async?result:"
+    "{async:true,value:Promise.resolve(result.value)}};waitAsync.liteBuild=true;"
+    "A.waitAsync=waitAsync})();\n"
+)
+
+
+@dataclass(frozen=True)
+class KernelSettings:
+    """What jupyter-lite.json tells the Pyodide kernel."""
+
+    offline: bool
+    piplite_index_sha256: str
+    preload_packages: tuple[str, ...]
+    env: dict[str, str]
+
+
+def jupyter_lite_json(title: str, kernel: KernelSettings) -> dict[str, Any]:
+    """The site-level jupyter-lite.json given to jupyterlite-core (it adds its own keys)."""
+    plugin: dict[str, Any] = {
+        # "./" URLs are resolved by JupyterLite against this file's folder: sub-paths work
+        "pyodideUrl": f"./{PYODIDE_DIR}/pyodide.mjs",
+        "disablePyPIFallback": kernel.offline,
+        "pipliteUrls": [f"./{WHEELS_DIR}/all.json?sha256={kernel.piplite_index_sha256}"],
+        "loadPyodideOptions": {
+            "packages": list(kernel.preload_packages),
+            "env": dict(sorted(kernel.env.items())),
+        },
+    }
+    return {
+        "jupyter-lite-schema-version": 0,
+        "jupyter-config-data": {
+            "appName": title,
+            "litePluginSettings": {KERNEL_PLUGIN_ID: plugin},
+        },
+    }
+
+
+def jupyter_lite_build_config(
+    *,
+    content_dir: Path,
+    app_dir: Path,
+    kernel_extension: Path,
+    overrides_json: Path | None,
+    source_maps: bool,
+    source_date_epoch: int | None,
+) -> dict[str, Any]:
+    """jupyter_lite_config.json: only the kernel extension, never whatever else is installed."""
+    config: dict[str, Any] = {
+        "contents": [str(content_dir)],
+        "output_dir": str(app_dir),
+        "no_sourcemaps": not source_maps,
+        "ignore_sys_prefix": ["federated_extensions"],
+        "federated_extensions": [str(kernel_extension)],
+        "settings_overrides": [str(overrides_json)] if overrides_json else [],
+    }
+    if source_date_epoch is not None:
+        config["source_date_epoch"] = source_date_epoch
+    return {"LiteBuildConfig": config}
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Deterministic JSON, written atomically, and only when the bytes change."""
+    text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def run_jupyterlite(lite_dir: Path, *, verbose: bool = False) -> None:
+    """Build the JupyterLite app described by ``lite_dir`` (incremental: jupyterlite uses doit)."""
+    command = [sys.executable, "-m", "jupyterlite_core", "build", "--lite-dir", str(lite_dir)]
+    log.debug("running %s", " ".join(command))
+    result = subprocess.run(
+        command,
+        cwd=lite_dir,
+        capture_output=not verbose,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        output = ((result.stdout or "") + (result.stderr or "")).strip().splitlines()
+        tail = "\n".join(output[-30:])
+        raise LiteBuildError(
+            "jupyterlite-core could not build the app (exit code "
+            f"{result.returncode}); its last output:\n{tail}\nRun with -v to see everything."
+        )
+
+
+def sync_tree(files: Iterable[tuple[Path, str]], dest: Path) -> bool:
+    """Make ``dest`` hold exactly ``files`` (source, relative path); True if any were removed.
+
+    Unchanged files (same size and mtime) are left alone, so downstream incremental tools
+    only see real changes.
+    """
+    wanted = dict((relative, source) for source, relative in files)
+    removed = False
+    if dest.exists():
+        for existing in sorted(dest.rglob("*"), reverse=True):
+            relative = existing.relative_to(dest).as_posix()
+            if existing.is_file() and relative not in wanted:
+                existing.unlink()
+                removed = True
+            elif existing.is_dir() and not any(existing.iterdir()):
+                existing.rmdir()
+    for relative, source in sorted(wanted.items()):
+        target = dest / relative
+        stat = source.stat()
+        if target.exists():
+            current = target.stat()
+            if current.st_size == stat.st_size and int(current.st_mtime) == int(stat.st_mtime):
+                continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
+    return removed
+
+
+def copy_tree(source: Path, dest: Path, *, skip: Iterable[str] = ()) -> None:
+    skipped = set(skip)
+    shutil.copytree(
+        source,
+        dest,
+        ignore=lambda folder, names: [n for n in names if n in skipped and Path(folder) == source],
+        dirs_exist_ok=True,
+    )
+
+
+def patch_wait_async(site: Path) -> list[Path]:
+    """Prepend :data:`WAIT_ASYNC_SHIM` to every shipped script that captures Atomics.waitAsync."""
+    patched = []
+    for script in sorted((site / "extensions").rglob("*.js")):
+        text = script.read_text(encoding="utf-8")
+        if "waitAsync" in text and "Atomics" in text and not text.startswith(WAIT_ASYNC_SHIM):
+            script.write_text(WAIT_ASYNC_SHIM + text, encoding="utf-8")
+            patched.append(script)
+    return patched
+
+
+def is_lite_build_site(folder: Path) -> bool:
+    return (folder / SITE_MANIFEST).is_file()
+
+
+def check_output_replaceable(output: Path) -> None:
+    """Refuse to replace a folder lite-build did not make: it may hold someone's work."""
+    if output.exists() and not output.is_dir():
+        raise LiteBuildError(f"output: {output} exists and is not a folder; choose another output")
+    if output.is_dir() and any(output.iterdir()) and not is_lite_build_site(output):
+        raise LiteBuildError(
+            f"output: {output} already exists and was not made by lite-build (it has no "
+            f"{SITE_MANIFEST}); lite-build replaces its output folder wholesale, so it will not "
+            "touch this one. Move it away, or choose another output with --output."
+        )
+
+
+def staging_dirs(output: Path) -> tuple[Path, Path]:
+    return output.with_name(f".{output.name}.new"), output.with_name(f".{output.name}.old")
+
+
+def recover_interrupted_publish(output: Path) -> None:
+    """If a previous publish stopped between its two renames, put the old site back."""
+    _, old = staging_dirs(output)
+    if not output.exists() and old.is_dir() and is_lite_build_site(old):
+        os.rename(old, output)
+        log.warning("restored %s from an interrupted build", output)
+
+
+def publish(staging: Path, output: Path) -> None:
+    """Swap ``staging`` in as ``output``; the previous site stays whole until the last moment."""
+    check_output_replaceable(output)
+    _, old = staging_dirs(output)
+    if old.exists():
+        shutil.rmtree(old)
+    if output.exists():
+        os.rename(output, old)
+    os.rename(staging, output)
+    if old.exists():
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def site_size(site: Path) -> int:
+    return sum(path.stat().st_size for path in site.rglob("*") if path.is_file())
+
+
+def verify_site_config(site: Path) -> None:
+    """Every URL the kernel settings name must exist in the site."""
+    config = json.loads((site / JUPYTER_LITE_JSON).read_text(encoding="utf-8"))
+    plugin = config["jupyter-config-data"]["litePluginSettings"][KERNEL_PLUGIN_ID]
+    urls = [plugin["pyodideUrl"], *plugin.get("pipliteUrls", [])]
+    missing = [
+        url
+        for url in urls
+        if url.startswith("./") and not (site / url[2:].split("?")[0]).is_file()
+    ]
+    if missing:
+        raise LiteBuildError(
+            f"the assembled site is incomplete: {', '.join(missing)} named in "
+            f"{JUPYTER_LITE_JSON} do not exist. This is a lite-build bug; please report it."
+        )
+
+
+def manifest(title: str, pyodide_version: str, environments: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "generator": f"lite-build {__version__}",
+        "title": title,
+        "pyodide": pyodide_version,
+        "environments": environments,
+    }

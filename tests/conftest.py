@@ -1,0 +1,116 @@
+"""Shared fixtures: built sites, a local server, and an offline Chromium.
+
+Browser tests use Debian's Chromium (``/usr/bin/chromium``) through Playwright. Every request
+that does not go to 127.0.0.1 is aborted and recorded; tests assert that none happened.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+def chromium_path() -> str:
+    for candidate in (os.environ.get("LITE_BUILD_CHROMIUM"), "/usr/bin/chromium"):
+        if candidate and Path(candidate).exists():
+            return candidate
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not found:
+        pytest.fail(
+            "browser tests need Chromium: on Debian/Ubuntu run `apt-get install -y chromium` "
+            "(bash scripts/setup.sh does it), or set LITE_BUILD_CHROMIUM to a Chromium binary"
+        )
+    return found
+
+
+@dataclass
+class Served:
+    """A site served on 127.0.0.1 by lite-build's own server."""
+
+    url: str
+    server: Any
+
+
+@pytest.fixture(scope="session")
+def serve_site() -> Iterator[Callable[..., Served]]:
+    from lite_build.serve import make_server
+
+    servers: list[Any] = []
+
+    def start(site: Path, *, isolated: bool = False) -> Served:
+        server = make_server(site, host="127.0.0.1", port=0, isolated=isolated)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        servers.append(server)
+        host, port = server.server_address[:2]
+        return Served(f"http://{host}:{port}/", server)
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@dataclass
+class Offline:
+    """Requests seen by a browser context; anything not to 127.0.0.1 was aborted."""
+
+    external: list[str] = field(default_factory=list)
+    local: list[str] = field(default_factory=list)
+    console: list[str] = field(default_factory=list)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def offline_page(browser: Any) -> Iterator[tuple[Any, Offline]]:
+    """A fresh browser context (empty storage) whose only reachable host is 127.0.0.1."""
+    record = Offline()
+    context = browser.new_context()
+
+    def route(route: Any) -> None:
+        url = route.request.url
+        host = urlsplit(url).hostname
+        if url.startswith(("data:", "blob:")) or host == "127.0.0.1":
+            record.local.append(url)
+            route.continue_()
+        else:
+            record.external.append(url)
+            route.abort()
+
+    context.route("**/*", route)
+    page = context.new_page()
+    page.on("console", lambda message: record.console.append(f"{message.type}: {message.text}"))
+    page.set_default_timeout(120_000)
+    yield page, record
+    context.close()
