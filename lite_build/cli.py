@@ -140,14 +140,14 @@ def _cmd_serve(args: argparse.Namespace, console: Console) -> int:
 
         result = build(config, reporter=RichReporter(console), verbose=args.verbose)
         _print_summary(console, result)
-    server = make_server(config.output, host=args.host, port=args.port, isolated=args.isolated)
-    host, port = server.server_address[:2]
-    console.print(
-        f"Serving [bold]{config.output}[/] at [bold cyan]http://{host}:{port}/[/]"
-        + (" (cross-origin isolated)" if args.isolated else "")
-        + " — press Ctrl+C to stop"
+    server = make_server(
+        config.output,
+        host=args.host,
+        port=args.port,
+        isolated=args.isolated,
+        verbose=args.verbose,
     )
-    serve_forever(server)
+    serve_forever(server, RichReporter(console))
     return EXIT_OK
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Protocol
 
 log = logging.getLogger("lite_build")
@@ -19,11 +19,11 @@ Advance = Callable[[int], None]
 
 
 class Reporter(Protocol):
-    def step(self, name: str) -> Iterator[None]:
+    def step(self, name: str) -> AbstractContextManager[None]:
         """Context manager around one named, timed build step."""
         ...
 
-    def transfer(self, label: str, total: int | None) -> Iterator[Advance]:
+    def transfer(self, label: str, total: int | None) -> AbstractContextManager[Advance]:
         """Context manager around one download of ``total`` bytes (None if unknown)."""
         ...
 
