@@ -1,0 +1,436 @@
+"""``lite-build build``: the build as a straight line of named, incremental steps.
+
+    runtime   -> the Pyodide core, from the npm registry (cached) or --pyodide
+    packages  -> per environment: resolve, fetch (cached), write the lock and piplite index
+    app       -> the JupyterLite app with the content and settings (jupyterlite-core)
+    site      -> assemble in a staging folder, post-process, verify, swap in atomically
+
+doit decides which steps are up to date (state in ``.lite-build/doit.json`` next to the config);
+a rebuild with nothing changed runs no step, and an edited notebook re-runs only ``app`` and
+``site``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from doit.cmd_base import TaskLoader2
+from doit.doit_cmd import DoitMain
+from doit.task import Task, dict_to_task
+from doit.tools import config_changed
+
+from lite_build import __version__
+from lite_build.config import SiteConfig
+from lite_build.content import collect_content, validate_notebooks
+from lite_build.environments import (
+    EnvironmentPackages,
+    load_environment_packages,
+    prepare_environment,
+)
+from lite_build.errors import LiteBuildError
+from lite_build.kernel import ENVIRONMENT_PACKAGE, ipython_dir, kernel_extension_dir
+from lite_build.runtime import PyodideRuntime, ensure_runtime
+from lite_build.site import (
+    APP_JUNK,
+    JUPYTER_LITE_JSON,
+    PYODIDE_DIR,
+    SITE_MANIFEST,
+    WHEELS_DIR,
+    KernelSettings,
+    check_output_replaceable,
+    copy_tree,
+    jupyter_lite_build_config,
+    jupyter_lite_json,
+    manifest,
+    patch_wait_async,
+    publish,
+    recover_interrupted_publish,
+    run_jupyterlite,
+    site_size,
+    staging_dirs,
+    sync_tree,
+    verify_site_config,
+    write_json,
+)
+from lite_build.ui import NullReporter, Reporter
+
+log = logging.getLogger("lite_build")
+
+STEPS = ("runtime", "packages", "app", "site")
+
+
+@dataclass
+class BuildResult:
+    output: Path
+    #: steps (doit task names) that ran, and those that were up to date
+    ran: list[str] = field(default_factory=list)
+    up_to_date: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    size: int = 0
+    environments: list[EnvironmentPackages] = field(default_factory=list)
+
+
+def build(config: SiteConfig, *, reporter: Reporter | None = None, verbose: bool = False) -> BuildResult:
+    """Build the site described by ``config`` into ``config.output``."""
+    started = time.perf_counter()
+    reporter = reporter or NullReporter()
+    recover_interrupted_publish(config.output)
+    check_output_replaceable(config.output)
+    pipeline = _Pipeline(config, reporter, verbose)
+    result = pipeline.run()
+    result.seconds = time.perf_counter() - started
+    result.size = site_size(config.output)
+    result.environments = [
+        load_environment_packages(pipeline.packages_dir(env.name)) for env in config.environments
+    ]
+    return result
+
+
+class _Pipeline:
+    def __init__(self, config: SiteConfig, reporter: Reporter, verbose: bool) -> None:
+        self.config = config
+        self.reporter = reporter
+        self.verbose = verbose
+        self.work = config.work_dir
+        self.error: BaseException | None = None
+        self.ran: list[str] = []
+        self.up_to_date: list[str] = []
+
+    # -- paths in the work folder ------------------------------------------------------------
+    @property
+    def runtime_json(self) -> Path:
+        return self.work / "runtime.json"
+
+    def packages_dir(self, environment: str) -> Path:
+        return self.work / "packages" / environment
+
+    @property
+    def lite_dir(self) -> Path:
+        return self.work / "lite"
+
+    @property
+    def content_dir(self) -> Path:
+        return self.work / "content"
+
+    @property
+    def app_dir(self) -> Path:
+        return self.work / "app"
+
+    @property
+    def app_stamp(self) -> Path:
+        return self.work / "app.json"
+
+    # -- the steps, in order -------------------------------------------------------------------
+    def tasks(self) -> list[dict[str, Any]]:
+        config = self.config
+        main_env = config.environments[0]
+        content = collect_content(config.content)
+        overrides_files = (
+            sorted(p for p in config.overrides.rglob("*") if p.is_file())
+            if config.overrides and config.overrides.is_dir()
+            else []
+        )
+        env_outputs = [
+            self.packages_dir(env.name) / name
+            for env in config.environments
+            for name in ("pyodide-lock.json", "all.json", "wheels.json")
+        ]
+        return [
+            {
+                "name": "runtime",
+                "doc": f"the Pyodide {config.pyodide.version} runtime",
+                "actions": [self._step("runtime", self.fetch_runtime)],
+                "targets": [self.runtime_json],
+                "uptodate": [
+                    config_changed(
+                        {
+                            "version": config.pyodide.version,
+                            "path": str(config.pyodide.path or ""),
+                        }
+                    ),
+                    self._runtime_present,
+                ],
+                "verbosity": 2,
+            },
+            {
+                "name": "packages",
+                "doc": "resolve and fetch each environment's packages; write its lock",
+                "actions": [self._step("packages", self.prepare_packages)],
+                "file_dep": [self.runtime_json],
+                "targets": env_outputs,
+                "uptodate": [
+                    config_changed(
+                        {
+                            "environments": [
+                                [env.name, list(env.packages), list(env.preload)]
+                                for env in config.environments
+                            ],
+                            "lite-build": __version__,
+                            "index": os.environ.get("LITE_BUILD_INDEX_URL", ""),
+                        }
+                    ),
+                    self._wheels_present,
+                ],
+                "verbosity": 2,
+            },
+            {
+                "name": "app",
+                "doc": "the JupyterLite app, content and settings",
+                "actions": [self._step("app", lambda: self.build_app(content))],
+                "file_dep": [
+                    *(item.source for item in content),
+                    *overrides_files,
+                    self.packages_dir(main_env.name) / "all.json",
+                    self.packages_dir(main_env.name) / "pyodide-lock.json",
+                ],
+                "targets": [self.app_stamp],
+                "uptodate": [
+                    config_changed(
+                        {
+                            "title": config.title,
+                            "offline": config.offline,
+                            "source-maps": config.source_maps,
+                            "content": [item.site_path for item in content],
+                            "overrides": [str(p) for p in overrides_files],
+                            "lite-build": __version__,
+                            "source-date-epoch": os.environ.get("SOURCE_DATE_EPOCH", ""),
+                        }
+                    )
+                ],
+                "verbosity": 2,
+            },
+            {
+                "name": "site",
+                "doc": f"assemble, verify and publish {config.output}",
+                "actions": [self._step("site", self.publish_site)],
+                "file_dep": [self.app_stamp, self.runtime_json, *env_outputs],
+                "targets": [config.output / SITE_MANIFEST],
+                "uptodate": [config_changed({"output": str(config.output)})],
+                "verbosity": 2,
+            },
+        ]
+
+    def _step(self, name: str, action: Callable[[], None]) -> Callable[[], bool]:
+        """Run ``action`` as a timed step; keep its error for :meth:`run` to raise."""
+
+        def run_step() -> bool:
+            try:
+                with self.reporter.step(name):
+                    action()
+            except BaseException as error:  # re-raised by run(), outside doit
+                self.error = error
+                return False
+            return True
+
+        run_step.__name__ = f"step_{name}"
+        return run_step
+
+    def run(self) -> BuildResult:
+        self.work.mkdir(parents=True, exist_ok=True)
+        loader = _Loader(self)
+        code = DoitMain(loader, config_filenames=()).run(["run"])
+        if self.error is not None:
+            raise self.error
+        if code != 0:
+            raise LiteBuildError(
+                f"the build stopped (doit exit code {code}); run with -v for details"
+            )
+        return BuildResult(self.config.output, list(self.ran), list(self.up_to_date))
+
+    # -- step bodies -------------------------------------------------------------------------
+    def _runtime_present(self) -> bool:
+        try:
+            info = json.loads(self.runtime_json.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False
+        return all(Path(path).is_file() for path in info["files"])
+
+    def _wheels_present(self) -> bool:
+        for env in self.config.environments:
+            try:
+                wheels = json.loads((self.packages_dir(env.name) / "wheels.json").read_text())
+            except (OSError, ValueError):
+                return False
+            if not all(Path(path).is_file() for path in wheels.values()):
+                return False
+        return True
+
+    def fetch_runtime(self) -> None:
+        runtime = ensure_runtime(
+            self.config.pyodide.version, path=self.config.pyodide.path, reporter=self.reporter
+        )
+        write_json(
+            self.runtime_json,
+            {
+                "version": runtime.version,
+                "folder": str(runtime.folder),
+                "files": [str(path) for path in runtime.files],
+            },
+        )
+
+    def _runtime(self) -> PyodideRuntime:
+        info = json.loads(self.runtime_json.read_text(encoding="utf-8"))
+        folder = Path(info["folder"])
+        lock = json.loads((folder / "pyodide-lock.json").read_text(encoding="utf-8"))
+        return PyodideRuntime(version=info["version"], folder=folder, lock=lock)
+
+    def prepare_packages(self) -> None:
+        runtime = self._runtime()
+        for env in self.config.environments:
+            prepare_environment(
+                env,
+                runtime,
+                self.packages_dir(env.name),
+                offline=self.config.offline,
+                reporter=self.reporter,
+            )
+
+    def build_app(self, content: list[Any]) -> None:
+        config = self.config
+        validate_notebooks(content)
+        removed = sync_tree(((item.source, item.site_path) for item in content), self.content_dir)
+        if removed and self.app_dir.exists():
+            # jupyterlite never deletes what it once copied: start its app afresh
+            shutil.rmtree(self.app_dir)
+            for stale in self.lite_dir.glob(".jupyterlite.doit.db*"):
+                stale.unlink()
+        self.content_dir.mkdir(parents=True, exist_ok=True)
+        env = config.environments[0]
+        packages = load_environment_packages(self.packages_dir(env.name))
+        runtime = self._runtime()
+        kernel = KernelSettings(
+            offline=config.offline,
+            piplite_index_sha256=packages.piplite_index_sha256,
+            preload_packages=(ENVIRONMENT_PACKAGE,),
+            env={"IPYTHONDIR": ipython_dir(runtime.lock["info"]["python"])},
+        )
+        overrides_json = config.overrides / "overrides.json" if config.overrides else None
+        epoch = os.environ.get("SOURCE_DATE_EPOCH")
+        write_json(self.lite_dir / JUPYTER_LITE_JSON, jupyter_lite_json(config.title, kernel))
+        write_json(
+            self.lite_dir / "jupyter_lite_config.json",
+            jupyter_lite_build_config(
+                content_dir=self.content_dir,
+                app_dir=self.app_dir,
+                kernel_extension=kernel_extension_dir(),
+                overrides_json=overrides_json if overrides_json and overrides_json.is_file() else None,
+                source_maps=config.source_maps,
+                source_date_epoch=int(epoch) if epoch else None,
+            ),
+        )
+        run_jupyterlite(self.lite_dir, verbose=self.verbose)
+        write_json(self.app_stamp, _tree_stamp(self.app_dir))
+
+    def publish_site(self) -> None:
+        config = self.config
+        staging, _ = staging_dirs(config.output)
+        if staging.exists():
+            shutil.rmtree(staging)
+        try:
+            self._assemble(staging)
+            publish(staging, config.output)
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging, ignore_errors=True)
+
+    def _assemble(self, staging: Path) -> None:
+        config = self.config
+        copy_tree(self.app_dir, staging, skip=APP_JUNK)
+        runtime = self._runtime()
+        pyodide_dir = staging / PYODIDE_DIR
+        pyodide_dir.mkdir(parents=True, exist_ok=True)
+        for path in runtime.files:
+            if path.name != "pyodide-lock.json":
+                shutil.copy2(path, pyodide_dir / path.name)
+        wheels_dir = staging / WHEELS_DIR
+        wheels_dir.mkdir(parents=True, exist_ok=True)
+        environments = []
+        for index, env in enumerate(config.environments):
+            packages = load_environment_packages(self.packages_dir(env.name))
+            for filename, source in packages.wheels.items():
+                target = wheels_dir / filename
+                if not target.exists():
+                    shutil.copy2(source, target)
+            if index == 0:
+                shutil.copy2(packages.lock_path, pyodide_dir / "pyodide-lock.json")
+                shutil.copy2(packages.piplite_index_path, wheels_dir / "all.json")
+            environments.append(packages.describe())
+        patch_wait_async(staging)
+        (staging / ".nojekyll").write_text("", encoding="utf-8")
+        from lite_build.packages.lock import verify_lock
+
+        verify_lock(pyodide_dir / "pyodide-lock.json")
+        verify_site_config(staging)
+        write_json(
+            staging / SITE_MANIFEST, manifest(config.title, runtime.version, environments)
+        )
+
+
+def _tree_stamp(folder: Path) -> dict[str, Any]:
+    """What changed in ``folder``: every file with its size and modification time."""
+    return {
+        path.relative_to(folder).as_posix(): [path.stat().st_size, path.stat().st_mtime_ns]
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+class _Loader(TaskLoader2):  # type: ignore[misc]
+    def __init__(self, pipeline: _Pipeline) -> None:
+        super().__init__()
+        self.pipeline = pipeline
+
+    def setup(self, opt_values: dict[str, Any]) -> None:
+        pass
+
+    def load_doit_config(self) -> dict[str, Any]:
+        pipeline = self.pipeline
+
+        class Recorder(_SilentReporter):
+            def execute_task(self, task: Task) -> None:
+                pipeline.ran.append(task.name)
+
+            def skip_uptodate(self, task: Task) -> None:
+                pipeline.up_to_date.append(task.name)
+                log.debug("%s: up to date", task.name)
+
+        return {
+            "dep_file": str(pipeline.work / "doit.json"),
+            "backend": "json",
+            "reporter": Recorder,
+            "check_file_uptodate": "md5",
+        }
+
+    def load_tasks(self, cmd: Any, pos_args: list[str]) -> list[Task]:
+        return [dict_to_task(task) for task in self.pipeline.tasks()]
+
+
+class _SilentReporter:
+    """doit reporter interface; progress is shown by our own Reporter instead."""
+
+    desc = "silent"
+
+    def __init__(self, outstream: Any, options: Any) -> None:
+        pass
+
+    def initialize(self, tasks: Any, selected_tasks: Any) -> None: ...
+    def get_status(self, task: Task) -> None: ...
+    def execute_task(self, task: Task) -> None: ...
+    def add_failure(self, task: Task, fail: Any) -> None: ...
+    def add_success(self, task: Task) -> None: ...
+    def skip_uptodate(self, task: Task) -> None: ...
+    def skip_ignore(self, task: Task) -> None: ...
+    def cleanup_error(self, exception: Any) -> None: ...
+    def runtime_error(self, msg: str) -> None:
+        log.error("%s", msg)
+
+    def teardown_task(self, task: Task) -> None: ...
+    def complete_run(self) -> None: ...

@@ -1,0 +1,173 @@
+"""Turning one configured environment into the files its kernel needs.
+
+For each environment: resolve the kernel's own needs plus the author's packages for Pyodide,
+fetch the wheels (hash-checked, cached), and write, into the work folder, the environment's
+``pyodide-lock.json`` (exactly what ships), its piplite ``all.json`` index (so ``%pip install``
+of a shipped package works offline) and ``wheels.json`` (where each wheel file is on disk).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from packaging.utils import canonicalize_name
+
+from lite_build.config import Environment
+from lite_build.errors import LiteBuildError
+from lite_build.kernel import (
+    ENVIRONMENT_PACKAGE,
+    environment_wheel,
+    kernel_extension_dir,
+    kernel_requirements,
+    preferred_versions,
+    provided_packages,
+)
+from lite_build.packages.fetch import fetch_wheels
+from lite_build.packages.index import SimpleIndex, default_index_url
+from lite_build.packages.lock import lock_entry, make_lock, make_piplite_index, write_json
+from lite_build.packages.platform import PyodidePlatform
+from lite_build.packages.resolve import resolve
+from lite_build.runtime import PyodideRuntime
+from lite_build.site import WHEELS_FROM_LOCK
+from lite_build.ui import NullReporter, Reporter
+
+LOCK = "pyodide-lock.json"
+PIPLITE_INDEX = "all.json"
+WHEELS = "wheels.json"
+SUMMARY = "environment.json"
+
+
+@dataclass(frozen=True)
+class EnvironmentPackages:
+    """What the packages step left for one environment in the work folder."""
+
+    name: str
+    folder: Path
+    #: wheel file name -> where it is on disk
+    wheels: dict[str, Path]
+    #: per package: name, version, filename, size
+    packages: list[dict[str, Any]]
+
+    @property
+    def lock_path(self) -> Path:
+        return self.folder / LOCK
+
+    @property
+    def piplite_index_path(self) -> Path:
+        return self.folder / PIPLITE_INDEX
+
+    @property
+    def piplite_index_sha256(self) -> str:
+        return hashlib.sha256(self.piplite_index_path.read_bytes()).hexdigest()
+
+    @property
+    def download_size(self) -> int:
+        return sum(int(item["size"]) for item in self.packages)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "packages": [
+                {"name": p["name"], "version": p["version"], "size": p["size"]}
+                for p in self.packages
+            ],
+        }
+
+
+def load_environment_packages(folder: Path) -> EnvironmentPackages:
+    summary = json.loads((folder / SUMMARY).read_text(encoding="utf-8"))
+    wheels = json.loads((folder / WHEELS).read_text(encoding="utf-8"))
+    return EnvironmentPackages(
+        name=summary["name"],
+        folder=folder,
+        wheels={name: Path(path) for name, path in wheels.items()},
+        packages=summary["packages"],
+    )
+
+
+def prepare_environment(
+    environment: Environment,
+    runtime: PyodideRuntime,
+    dest: Path,
+    *,
+    offline: bool = True,
+    reporter: Reporter | None = None,
+) -> EnvironmentPackages:
+    reporter = reporter or NullReporter()
+    info = runtime.lock["info"]
+    platform = PyodidePlatform.from_lock_info(info)
+    extension = kernel_extension_dir()
+    requirements = [*kernel_requirements(runtime.lock), *environment.packages]
+    index = SimpleIndex(default_index_url())
+    try:
+        resolved = resolve(
+            requirements,
+            platform,
+            index,
+            preferred=preferred_versions(runtime.lock),
+            provided=provided_packages(extension),
+            reporter=reporter,
+        )
+    except LiteBuildError as error:
+        raise LiteBuildError(f"environment {environment.name!r}: {error}") from error
+    paths = fetch_wheels(resolved, reporter=reporter)
+
+    entries = [
+        lock_entry(package, paths[package.name], file_name=WHEELS_FROM_LOCK + package.filename)
+        for package in resolved
+    ]
+    by_name = {entry["name"]: entry for entry in entries}
+    preload = [canonicalize_name(name) for name in environment.preload]
+    imports = [module for name in preload for module in by_name[name]["imports"]]
+
+    wheel = environment_wheel(environment.name, imports)
+    dest.mkdir(parents=True, exist_ok=True)
+    wheel_path = dest / wheel.filename
+    if not wheel_path.exists() or wheel_path.read_bytes() != wheel.data:
+        wheel_path.write_bytes(wheel.data)
+    entries.append(
+        {
+            "name": ENVIRONMENT_PACKAGE,
+            "version": wheel.filename.split("-")[1],
+            "file_name": WHEELS_FROM_LOCK + wheel.filename,
+            "sha256": wheel.sha256,
+            "imports": [],
+            # loading the environment package loads the preloaded packages with it
+            "depends": sorted(preload),
+            "install_dir": "site",
+            "package_type": "package",
+            "unvendored_tests": False,
+            "shared_library": False,
+        }
+    )
+    write_json(dest / LOCK, make_lock(info, entries))
+    write_json(
+        dest / PIPLITE_INDEX,
+        make_piplite_index(
+            [(package, paths[package.name], f"./{package.filename}") for package in resolved]
+        ),
+    )
+    wheels = {package.filename: str(paths[package.name]) for package in resolved}
+    wheels[wheel.filename] = str(wheel_path)
+    write_json(dest / WHEELS, dict(sorted(wheels.items())))
+    summary = {
+        "name": environment.name,
+        "packages": sorted(
+            (
+                {
+                    "name": package.name,
+                    "version": package.version,
+                    "filename": package.filename,
+                    "size": paths[package.name].stat().st_size,
+                }
+                for package in resolved
+            ),
+            key=lambda item: str(item["name"]),
+        ),
+    }
+    write_json(dest / SUMMARY, summary)
+    return load_environment_packages(dest)
