@@ -1,0 +1,79 @@
+"""Driving a built site in Chromium the way a student would."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+#: a kernel start is ~15 s on a 2-CPU machine; leave room for a loaded CI host
+KERNEL_TIMEOUT_MS = 180_000
+
+#: outputs that mean a cell failed (tracebacks); stderr alone may be a harmless warning
+ERROR_OUTPUT = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"]'
+
+
+
+def open_notebook(page: Any, base_url: str, path: str, *, app: str = "lab") -> None:
+    page.goto(f"{base_url}{app}/index.html?path={quote(path)}")
+    name = path.rsplit("/", 1)[-1]
+    # the notebook must be the current document before menu commands are aimed at it
+    page.wait_for_selector(
+        f'.lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel:text-is("{name}")',
+        timeout=KERNEL_TIMEOUT_MS,
+    )
+    page.click(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell .jp-InputArea-prompt >> nth=0")
+
+
+def run_all_cells(page: Any) -> None:
+    page.click('.lm-MenuBar-itemLabel:text-is("Run")')
+    page.click('.lm-Menu-itemLabel:text-is("Run All Cells")')
+
+
+def answer_input(page: Any, answer: str) -> None:
+    box = page.wait_for_selector(".jp-Stdin-input", timeout=KERNEL_TIMEOUT_MS)
+    box.fill(answer)
+    box.press("Enter")
+
+
+def wait_for_output(page: Any, text: str, *, timeout: int = KERNEL_TIMEOUT_MS) -> None:
+    """Wait until an output contains ``text``; fail at once, with the error, if a cell fails."""
+    page.wait_for_function(
+        """([text, errorSelector]) => document.querySelector(errorSelector)
+             || [...document.querySelectorAll('.jp-OutputArea-output')]
+                  .some(node => node.innerText.includes(text))""",
+        arg=[text, ERROR_OUTPUT],
+        timeout=timeout,
+        polling=250,
+    )
+    errors = page.eval_on_selector_all(ERROR_OUTPUT, "nodes => nodes.map(n => n.innerText)")
+    error = "\n".join(errors)
+    assert not error, f"a cell failed while waiting for {text!r}:\n{error}"
+
+
+def outputs_text(page: Any) -> str:
+    texts: list[str] = page.eval_on_selector_all(
+        ".jp-OutputArea-output", "nodes => nodes.map(node => node.innerText)"
+    )
+    return "\n".join(texts)
+
+
+def run_notebook(page: Any, base_url: str, path: str, done: str, *, answer: str | None = None) -> str:
+    """Open ``path`` in JupyterLab, run every cell, answer input() if asked; return the outputs."""
+    open_notebook(page, base_url, path)
+    run_all_cells(page)
+    if answer is not None:
+        answer_input(page, answer)
+    wait_for_output(page, done)
+    return outputs_text(page)
+
+
+def run_in_repl(page: Any, base_url: str, code: str, expected: str) -> str:
+    page.goto(f"{base_url}repl/index.html?kernel=python&code={quote(code)}")
+    page.wait_for_function(
+        """(expected) => [...document.querySelectorAll('.jp-CodeConsole .jp-OutputArea-output')]
+             .some(node => node.innerText.includes(expected))""",
+        arg=expected,
+        timeout=KERNEL_TIMEOUT_MS,
+        polling=250,
+    )
+    return outputs_text(page)

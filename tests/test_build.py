@@ -1,0 +1,191 @@
+"""Integration tests: real builds of a small course project (PyPI and npm, or a warm cache)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from lite_build.build import BuildResult, build
+from lite_build.config import load_config
+from lite_build.errors import LiteBuildError
+from lite_build.packages.lock import verify_lock
+from lite_build.site import SITE_MANIFEST, WAIT_ASYNC_SHIM
+
+pytestmark = pytest.mark.integration
+
+CONFIG = textwrap.dedent(
+    """
+    title = "Test Course"
+    content = ["content"]
+
+    [[environments]]
+    name = "python"
+    display-name = "Python (test)"
+    packages = {packages}
+    """
+)
+
+
+def make_notebook(path: Path, code: str) -> None:
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_markdown_cell("# Lesson"), nbformat.v4.new_code_cell(code)]
+    notebook.metadata["kernelspec"] = {"name": "python", "display_name": "Python", "language": "python"}
+    nbformat.write(notebook, path)
+
+
+def make_project(root: Path, packages: str = '["attrs", "msgpack"]') -> Path:
+    (root / "content" / "data").mkdir(parents=True)
+    (root / "lite-build.toml").write_text(CONFIG.format(packages=packages), encoding="utf-8")
+    make_notebook(root / "content" / "lesson.ipynb", "print('DONE lesson')")
+    (root / "content" / "data" / "cities.csv").write_text("city,people\nLyon,522000\n")
+    return root
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    return {
+        path.relative_to(folder).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    root = make_project(tmp_path_factory.mktemp("course"))
+    build(load_config(cwd=root))
+    yield root
+
+
+def rebuild(root: Path) -> BuildResult:
+    return build(load_config(cwd=root))
+
+
+def test_build_writes_a_complete_offline_site(project: Path) -> None:
+    site = project / "_output"
+    for name in ("index.html", "lab/index.html", "notebooks/index.html", "repl/index.html"):
+        assert (site / name).is_file(), name
+    for name in ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip"):
+        assert (site / "static" / "pyodide" / name).is_file(), name
+    assert (site / "files" / "lesson.ipynb").is_file()
+    assert (site / "files" / "data" / "cities.csv").is_file()
+
+    lock = json.loads((site / "static/pyodide/pyodide-lock.json").read_text())
+    packages = lock["packages"]
+    assert {"attrs", "msgpack", "ipython", "jedi", "comm", "micropip"} <= set(packages)
+    assert "pyemscripten_2026_0_wasm32" in packages["msgpack"]["file_name"]
+    assert "pexpect" not in packages  # excluded by its emscripten marker
+    assert lock["info"]["abi_version"] == "2026_0"
+    verify_lock(site / "static/pyodide/pyodide-lock.json")
+
+    config = json.loads((site / "jupyter-lite.json").read_text())["jupyter-config-data"]
+    assert config["appName"] == "Test Course"
+    kernel = config["litePluginSettings"]["@jupyterlite/pyodide-kernel-extension:kernel"]
+    assert kernel["pyodideUrl"] == "./static/pyodide/pyodide.mjs"
+    assert kernel["disablePyPIFallback"] is True
+    assert all(url.startswith("./") for url in kernel["pipliteUrls"])
+
+    assert not list(site.rglob("*.map")), "source maps ship only when asked for"
+    workers = list(site.glob("extensions/@jupyterlite/pyodide-kernel-extension/static/coincident*.js"))
+    assert workers and all(w.read_text().startswith(WAIT_ASYNC_SHIM) for w in workers)
+    assert (site / SITE_MANIFEST).is_file()
+
+
+def test_the_site_names_no_other_origin_for_its_runtime(project: Path) -> None:
+    text = (project / "_output" / "jupyter-lite.json").read_text()
+    assert "cdn.jsdelivr.net" not in text
+    assert "pypi.org" not in text
+
+
+def test_rebuild_with_nothing_changed_does_no_work(project: Path) -> None:
+    rebuild(project)  # settle whatever earlier tests changed
+    before = (project / "_output" / SITE_MANIFEST).stat().st_mtime_ns
+    result = rebuild(project)
+    assert result.ran == []
+    assert set(result.up_to_date) == {"runtime", "packages", "app", "site"}
+    assert (project / "_output" / SITE_MANIFEST).stat().st_mtime_ns == before
+
+
+def test_editing_one_notebook_redoes_only_the_app_and_site(project: Path) -> None:
+    rebuild(project)
+    make_notebook(project / "content" / "lesson.ipynb", "print('DONE lesson, edited')")
+    result = rebuild(project)
+    assert result.ran == ["app", "site"]
+    shipped = (project / "_output" / "files" / "lesson.ipynb").read_text()
+    assert "edited" in shipped
+
+
+def test_removed_content_disappears_from_the_site(project: Path) -> None:
+    extra = project / "content" / "extra.ipynb"
+    make_notebook(extra, "print(1)")
+    rebuild(project)
+    assert (project / "_output" / "files" / "extra.ipynb").is_file()
+    extra.unlink()
+    rebuild(project)
+    assert not (project / "_output" / "files" / "extra.ipynb").exists()
+    listing = json.loads((project / "_output" / "api" / "contents" / "all.json").read_text())
+    assert "extra.ipynb" not in json.dumps(listing)
+
+
+def test_a_corrupt_notebook_fails_the_build_and_keeps_the_previous_site(project: Path) -> None:
+    rebuild(project)
+    before = tree_digest(project / "_output")
+    broken = project / "content" / "broken.ipynb"
+    broken.write_text('{"cells": [', encoding="utf-8")
+    try:
+        with pytest.raises(LiteBuildError) as caught:
+            rebuild(project)
+        assert str(broken) in str(caught.value)
+        assert "not valid JSON" in str(caught.value)
+        assert tree_digest(project / "_output") == before
+    finally:
+        broken.unlink()
+    assert rebuild(project).output == project / "_output"
+
+
+def test_an_unknown_package_fails_the_build_and_keeps_the_previous_site(project: Path) -> None:
+    rebuild(project)
+    before = tree_digest(project / "_output")
+    config = project / "lite-build.toml"
+    original = config.read_text()
+    config.write_text(original.replace('"msgpack"]', '"msgpack", "frobnicate-xyz-not-a-package"]'))
+    try:
+        with pytest.raises(LiteBuildError) as caught:
+            rebuild(project)
+        assert "frobnicate-xyz-not-a-package" in str(caught.value)
+        assert tree_digest(project / "_output") == before
+    finally:
+        config.write_text(original)
+
+
+def test_an_output_folder_not_made_by_lite_build_is_never_replaced(tmp_path: Path) -> None:
+    root = make_project(tmp_path)
+    output = root / "_output"
+    output.mkdir()
+    (output / "thesis.tex").write_text("my work")
+    with pytest.raises(LiteBuildError, match="was not made by lite-build"):
+        build(load_config(cwd=root))
+    assert (output / "thesis.tex").read_text() == "my work"
+
+
+def test_numpy_is_a_clear_build_error(tmp_path: Path) -> None:
+    root = make_project(tmp_path, packages='["numpy"]')
+    with pytest.raises(LiteBuildError) as caught:
+        build(load_config(cwd=root))
+    message = str(caught.value)
+    assert "numpy" in message and "Pyodide" in message
+    assert not (root / "_output").exists()
+
+
+def test_the_output_can_be_moved_with_the_cli_flag(project: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "site"
+    result = build(load_config(cwd=project, output=elsewhere))
+    assert result.output == elsewhere
+    assert (elsewhere / "static" / "pyodide" / "pyodide-lock.json").is_file()
+    shutil.rmtree(elsewhere)
