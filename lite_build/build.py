@@ -50,6 +50,7 @@ from lite_build.site import (
     jupyter_lite_build_config,
     jupyter_lite_json,
     manifest,
+    merged_settings,
     patch_wait_async,
     publish,
     recover_interrupted_publish,
@@ -315,13 +316,14 @@ class _Pipeline:
         overrides_json = config.overrides / "overrides.json" if config.overrides else None
         epoch = os.environ.get("SOURCE_DATE_EPOCH")
         write_json(self.lite_dir / JUPYTER_LITE_JSON, jupyter_lite_json(config.title, kernel))
+        # jupyterlite-core applies the lite folder's overrides.json to every app
+        write_json(self.lite_dir / "overrides.json", merged_settings(overrides_json))
         write_json(
             self.lite_dir / "jupyter_lite_config.json",
             jupyter_lite_build_config(
                 content_dir=self.content_dir,
                 app_dir=self.app_dir,
                 kernel_extension=kernel_extension_dir(),
-                overrides_json=overrides_json if overrides_json and overrides_json.is_file() else None,
                 source_maps=config.source_maps,
                 source_date_epoch=int(epoch) if epoch else None,
             ),

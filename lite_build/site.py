@@ -48,6 +48,34 @@ WAIT_ASYNC_SHIM = (
 )
 
 
+#: JupyterLab settings every site gets, beneath the author's overrides.json (which wins):
+#: nothing may reach for the internet, and a notebook whose kernel is not named (or named
+#: for a desktop kernel such as "python3") must just start, not ask a student to choose.
+BASE_SETTINGS: dict[str, dict[str, Any]] = {
+    "@jupyterlab/apputils-extension:notification": {"checkForUpdates": False, "fetchNews": "false"},
+    "@jupyterlab/notebook-extension:tracker": {"autoStartDefaultKernel": True},
+}
+
+
+def merged_settings(overrides_json: Path | None) -> dict[str, dict[str, Any]]:
+    """:data:`BASE_SETTINGS` updated, plugin by plugin, with the author's ``overrides.json``."""
+    settings = {plugin: dict(values) for plugin, values in BASE_SETTINGS.items()}
+    if overrides_json is None or not overrides_json.is_file():
+        return settings
+    try:
+        authored = json.loads(overrides_json.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise LiteBuildError(f"{overrides_json}: not valid JSON: {error}") from error
+    if not isinstance(authored, dict) or not all(isinstance(v, dict) for v in authored.values()):
+        raise LiteBuildError(
+            f"{overrides_json}: expected an object of plugin ids, each mapping setting names "
+            'to values, e.g. {"@jupyterlab/apputils-extension:themes": {"theme": "JupyterLab Dark"}}'
+        )
+    for plugin, values in authored.items():
+        settings.setdefault(plugin, {}).update(values)
+    return settings
+
+
 @dataclass(frozen=True)
 class KernelSettings:
     """What jupyter-lite.json tells the Pyodide kernel."""
@@ -84,7 +112,6 @@ def jupyter_lite_build_config(
     content_dir: Path,
     app_dir: Path,
     kernel_extension: Path,
-    overrides_json: Path | None,
     source_maps: bool,
     source_date_epoch: int | None,
 ) -> dict[str, Any]:
@@ -95,7 +122,6 @@ def jupyter_lite_build_config(
         "no_sourcemaps": not source_maps,
         "ignore_sys_prefix": ["federated_extensions"],
         "federated_extensions": [str(kernel_extension)],
-        "settings_overrides": [str(overrides_json)] if overrides_json else [],
     }
     if source_date_epoch is not None:
         config["source_date_epoch"] = source_date_epoch

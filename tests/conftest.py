@@ -27,6 +27,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
     "--disable-quic",
+    # belt and braces: even a request that escaped routing could not resolve a host
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
 ]
 
 
@@ -84,6 +86,8 @@ class Offline:
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
+    # route service-worker requests too (JupyterLite's worker serves input() and files)
+    os.environ.setdefault("PW_EXPERIMENTAL_SERVICE_WORKER_NETWORK_EVENTS", "1")
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS

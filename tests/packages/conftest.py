@@ -23,13 +23,6 @@ PYODIDE_314_INFO = {
 }
 
 
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    """Tests that talk to the real PyPI run only when asked for (``-m integration``)."""
-    selected = str(item.config.getoption("-m") or "")
-    if item.get_closest_marker("integration") and "integration" not in selected:
-        pytest.skip("talks to the real PyPI; select it with -m integration")
-
-
 class FakeIndex:
     """A :class:`PackageIndex` in memory that records what was asked of it."""
 

@@ -1,0 +1,105 @@
+"""The default distribution in a real Chromium, with every request off 127.0.0.1 aborted."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lite_build.build import build
+from lite_build.config import load_config
+from tests.browser import lab
+from tests.conftest import REPO, Offline, Served
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
+
+#: notebook -> the answer its input() cell needs (None: no input)
+NOTEBOOKS = {
+    "01-welcome.ipynb": None,
+    "02-data-files.ipynb": None,
+    "03-input.ipynb": "Ada",
+    "04-packages.ipynb": None,
+    "05-rich-output.ipynb": None,
+}
+
+
+@pytest.fixture(scope="module")
+def default_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    output = tmp_path_factory.mktemp("default") / "site"
+    build(load_config(cwd=REPO, output=output))
+    return output
+
+
+@pytest.fixture(scope="module")
+def site_url(default_site: Path, serve_site: Callable[..., Served]) -> str:
+    return serve_site(default_site).url
+
+
+@pytest.fixture(scope="module")
+def isolated_url(default_site: Path, serve_site: Callable[..., Served]) -> str:
+    return serve_site(default_site, isolated=True).url
+
+
+def test_the_default_distribution_ships_these_notebooks() -> None:
+    shipped = sorted(path.name for path in (REPO / "content").glob("*.ipynb"))
+    assert shipped == sorted(NOTEBOOKS)
+
+
+@pytest.mark.parametrize("notebook", sorted(NOTEBOOKS))
+def test_every_content_notebook_runs_offline(
+    notebook: str, site_url: str, offline_page: tuple[Any, Offline]
+) -> None:
+    page, record = offline_page
+    done = f"DONE {notebook[:2]}"
+    outputs = lab.run_notebook(page, site_url, notebook, done, answer=NOTEBOOKS[notebook])
+    assert done in outputs
+    if NOTEBOOKS[notebook]:
+        assert "Ada" in outputs  # the answer reached Python
+    assert record.external == []
+
+
+def test_a_data_file_is_read_from_the_content(site_url: str, offline_page: tuple[Any, Offline]) -> None:
+    page, record = offline_page
+    code = "print('ROWS', len(open('data/weather.csv').read().splitlines()) - 1)"
+    outputs = lab.run_in_repl(page, site_url, code, "ROWS ")
+    rows = int(outputs.split("ROWS ")[1].split()[0])
+    csv_rows = len((REPO / "content" / "data" / "weather.csv").read_text().splitlines()) - 1
+    assert rows == csv_rows
+    assert record.external == []
+
+
+def test_the_repl_runs_a_line_offline(site_url: str, offline_page: tuple[Any, Offline]) -> None:
+    page, record = offline_page
+    outputs = lab.run_in_repl(page, site_url, "import sys; print('REPL', 6 * 7, sys.platform)", "REPL 42")
+    assert "REPL 42 emscripten" in outputs
+    assert record.external == []
+
+
+def test_pip_install_of_a_shipped_package_stays_offline(
+    site_url: str, offline_page: tuple[Any, Offline]
+) -> None:
+    page, record = offline_page
+    code = "%pip install attrs\nimport attrs\nprint('PIP', attrs.__version__)"
+    lab.run_in_repl(page, site_url, code, "PIP ")
+    assert record.external == []
+
+
+def test_isolated_site_answers_input_without_hanging(
+    isolated_url: str, offline_page: tuple[Any, Offline]
+) -> None:
+    page, record = offline_page
+    outputs = lab.run_notebook(page, isolated_url, "03-input.ipynb", "DONE 03", answer="Grace")
+    assert "Grace" in outputs
+    assert page.evaluate("crossOriginIsolated") is True
+    assert record.external == []
+
+
+def test_isolated_site_runs_many_cells_in_a_row(
+    isolated_url: str, offline_page: tuple[Any, Offline]
+) -> None:
+    page, record = offline_page
+    lab.run_notebook(page, isolated_url, "04-packages.ipynb", "DONE 04")
+    lab.run_notebook(page, isolated_url, "02-data-files.ipynb", "DONE 02")
+    assert record.external == []
