@@ -231,7 +231,7 @@ class RichReporter:
 def _console() -> Console:
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False)
+    return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _configure_logging(verbose: bool, console: Console) -> None:

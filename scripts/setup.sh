@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Install what lite-build and its tests need on a Debian/Ubuntu machine:
+# Chromium (browser tests) from the distribution, and lite-build with its test extras.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v chromium >/dev/null 2>&1 && [ ! -x /usr/bin/chromium ]; then
+    if command -v apt-get >/dev/null 2>&1; then
+        SUDO=""
+        if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+        echo "setup: installing Chromium from the distribution (browser tests)"
+        $SUDO apt-get update -q
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q chromium
+    else
+        echo "setup: install Chromium yourself for the browser tests (or set LITE_BUILD_CHROMIUM)" >&2
+    fi
+fi
+
+echo "setup: installing lite-build (editable) with its test dependencies"
+python3 -m pip install -q --disable-pip-version-check -e ".[test]"
+
+# pyenv only sees new console scripts after a rehash
+if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi
+echo "setup: done"

@@ -1,0 +1,81 @@
+"""The command-line contract: entry point, exit codes, messages, no side effects on import."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from lite_build.cli import EXIT_ERROR, EXIT_OK, main
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "lite_build", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin", "HOME": str(cwd)},
+    )
+
+
+def test_the_console_script_is_declared() -> None:
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert project["name"] == "lite-build"
+    assert project["scripts"] == {"lite-build": "lite_build.cli:main"}
+
+
+def test_importing_the_cli_has_no_side_effects() -> None:
+    code = (
+        "import sys, lite_build.cli; "
+        "heavy = [m for m in ('jupyterlite_core', 'doit', 'httpx', 'rich') if m in sys.modules]; "
+        "print(heavy)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+    assert result.stderr == ""
+
+
+def test_help_lists_the_commands(tmp_path: Path) -> None:
+    result = run("--help", cwd=tmp_path)
+    assert result.returncode == 0
+    for command in ("build", "serve", "init"):
+        assert command in result.stdout
+
+
+def test_a_config_error_is_one_clear_message_without_traceback(tmp_path: Path) -> None:
+    (tmp_path / "lite-build.toml").write_text('titel = "x"\noffline = "yes"\n')
+    result = run("build", cwd=tmp_path)
+    assert result.returncode == EXIT_ERROR
+    assert "Traceback" not in result.stderr
+    assert 'titel: unknown key; did you mean "title"?' in result.stderr
+    assert "offline: expected true or false" in result.stderr
+
+
+def test_verbose_shows_the_traceback(tmp_path: Path) -> None:
+    (tmp_path / "lite-build.toml").write_text('titel = "x"\n')
+    result = run("build", "-v", cwd=tmp_path)
+    assert result.returncode == EXIT_ERROR
+    assert "Traceback" in result.stderr
+
+
+def test_no_configuration_suggests_init(tmp_path: Path) -> None:
+    result = run("build", cwd=tmp_path)
+    assert result.returncode == EXIT_ERROR
+    assert "lite-build init" in result.stderr
+
+
+def test_init_creates_a_project_that_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "course"
+    assert main(["init", str(target), "--title", "My Course"]) == EXIT_OK
+    from lite_build.config import load_config
+
+    config = load_config(cwd=target)
+    assert config.title == "My Course"
+    assert (target / "content").is_dir()
