@@ -79,7 +79,9 @@ class BuildResult:
     environments: list[EnvironmentPackages] = field(default_factory=list)
 
 
-def build(config: SiteConfig, *, reporter: Reporter | None = None, verbose: bool = False) -> BuildResult:
+def build(
+    config: SiteConfig, *, reporter: Reporter | None = None, verbose: bool = False
+) -> BuildResult:
     """Build the site described by ``config`` into ``config.output``."""
     started = time.perf_counter()
     reporter = reporter or NullReporter()
@@ -371,9 +373,7 @@ class _Pipeline:
 
         verify_lock(pyodide_dir / "pyodide-lock.json")
         verify_site_config(staging)
-        write_json(
-            staging / SITE_MANIFEST, manifest(config.title, runtime.version, environments)
-        )
+        write_json(staging / SITE_MANIFEST, manifest(config.title, runtime.version, environments))
 
 
 def _tree_stamp(folder: Path) -> dict[str, Any]:

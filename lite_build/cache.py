@@ -110,7 +110,8 @@ def download(
             raise LiteBuildError(
                 f"{label}: the file downloaded from {url} does not match its published "
                 f"{expected.algorithm} hash (expected {expected.value}, got {actual}); "
-                "nothing was written. Retry; if it persists, the source is serving a different file."
+                "nothing was written. Retry; if it persists, the source is serving a "
+                "different file."
             )
         os.replace(tmp, dest)
     except httpx.HTTPError as error:

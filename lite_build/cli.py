@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -71,7 +70,10 @@ def make_parser() -> argparse.ArgumentParser:
         "--config",
         type=Path,
         metavar="FILE",
-        help="configuration file (default: ./lite-build.toml, else [tool.lite-build] in ./pyproject.toml)",
+        help=(
+            "configuration file (default: ./lite-build.toml, "
+            "else [tool.lite-build] in ./pyproject.toml)"
+        ),
     )
     site.add_argument("--output", type=Path, metavar="DIR", help="where to write the site")
     site.add_argument(
@@ -93,7 +95,9 @@ def make_parser() -> argparse.ArgumentParser:
         help="build if needed, then serve the site on this machine",
         description="Build the site if needed, then serve it over HTTP.",
     )
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
     serve.add_argument("--port", type=int, default=8000, help="port (default: %(default)s)")
     serve.add_argument(
         "--isolated",

@@ -145,7 +145,8 @@ OPTIONS: tuple[Option, ...] = (
         "overrides",
         "string",
         DEFAULT_OVERRIDES,
-        "Folder holding `overrides.json`: JupyterLab settings defaults for the site. If left at the default "
+        "Folder holding `overrides.json`: JupyterLab settings defaults for the site. "
+        "If left at the default "
         "and `overrides/` does not exist, there are none.",
     ),
     Option(
@@ -156,7 +157,15 @@ OPTIONS: tuple[Option, ...] = (
         "Folder the site is written to. A build replaces it wholesale, so it must be a folder "
         "of its own. `--output` overrides it.",
     ),
-    Option("", "offline", "boolean", True, "The site never reaches another origin: `%pip install` of a package the site does not ship fails at once instead of trying PyPI. Set false to let students install extra pure-Python packages from PyPI."),
+    Option(
+        "",
+        "offline",
+        "boolean",
+        True,
+        "The site never reaches another origin: `%pip install` of a package the site "
+        "does not ship fails at once instead of trying PyPI. Set false to let students "
+        "install extra pure-Python packages from PyPI.",
+    ),
     Option("", "source-maps", "boolean", False, "Ship JavaScript source maps (large)."),
     Option("", "pyodide", "table", {}, "The Pyodide runtime (see `pyodide.*`).", default_doc=""),
     Option(
@@ -199,7 +208,8 @@ OPTIONS: tuple[Option, ...] = (
         "packages",
         "list of strings",
         (),
-        'Requirements (PEP 508) installed into the environment, such as "attrs>=23"; pure-Python packages and packages with Pyodide wheels on PyPI.',
+        'Requirements (PEP 508) installed into the environment, such as "attrs>=23"; '
+        "pure-Python packages and packages with Pyodide wheels on PyPI.",
     ),
     Option(
         "environments",

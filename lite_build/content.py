@@ -80,9 +80,9 @@ def notebook_problem(path: Path) -> str | None:
     except json.JSONDecodeError as error:
         return f"not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}"
     if not isinstance(data, dict) or "cells" not in data:
-        return "not a notebook (no \"cells\" list at the top level)"
+        return 'not a notebook (no "cells" list at the top level)'
     try:
-        notebook = nbformat.reads(text, as_version=4)
+        notebook = nbformat.reads(text, as_version=4)  # type: ignore[no-untyped-call]
         nbformat.validate(notebook)
     except nbformat.ValidationError as error:
         where = "/".join(str(part) for part in error.absolute_path) or "top level"

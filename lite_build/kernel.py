@@ -141,11 +141,12 @@ def environment_wheel(environment: str, preload_imports: list[str]) -> Environme
             f"Summary: start-up of the lite-build environment {environment}\n"
         ).encode(),
         f"{dist_info}/WHEEL": (
-            b"Wheel-Version: 1.0\nGenerator: lite-build\nRoot-Is-Purelib: true\n"
-            b"Tag: py3-none-any\n"
+            b"Wheel-Version: 1.0\nGenerator: lite-build\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
         ),
     }
-    record_lines = [f"{name},sha256={_record_hash(data)},{len(data)}" for name, data in files.items()]
+    record_lines = [
+        f"{name},sha256={_record_hash(data)},{len(data)}" for name, data in files.items()
+    ]
     record_lines.append(f"{dist_info}/RECORD,,")
     files[f"{dist_info}/RECORD"] = ("\n".join(record_lines) + "\n").encode()
 

@@ -69,7 +69,8 @@ def merged_settings(overrides_json: Path | None) -> dict[str, dict[str, Any]]:
     if not isinstance(authored, dict) or not all(isinstance(v, dict) for v in authored.values()):
         raise LiteBuildError(
             f"{overrides_json}: expected an object of plugin ids, each mapping setting names "
-            'to values, e.g. {"@jupyterlab/apputils-extension:themes": {"theme": "JupyterLab Dark"}}'
+            "to values, e.g. "
+            '{"@jupyterlab/apputils-extension:themes": {"theme": "JupyterLab Dark"}}'
         )
     for plugin, values in authored.items():
         settings.setdefault(plugin, {}).update(values)
@@ -259,9 +260,7 @@ def verify_site_config(site: Path) -> None:
     plugin = config["jupyter-config-data"]["litePluginSettings"][KERNEL_PLUGIN_ID]
     urls = [plugin["pyodideUrl"], *plugin.get("pipliteUrls", [])]
     missing = [
-        url
-        for url in urls
-        if url.startswith("./") and not (site / url[2:].split("?")[0]).is_file()
+        url for url in urls if url.startswith("./") and not (site / url[2:].split("?")[0]).is_file()
     ]
     if missing:
         raise LiteBuildError(
@@ -270,7 +269,9 @@ def verify_site_config(site: Path) -> None:
         )
 
 
-def manifest(title: str, pyodide_version: str, environments: list[dict[str, Any]]) -> dict[str, Any]:
+def manifest(
+    title: str, pyodide_version: str, environments: list[dict[str, Any]]
+) -> dict[str, Any]:
     return {
         "generator": f"lite-build {__version__}",
         "title": title,

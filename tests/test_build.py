@@ -36,7 +36,11 @@ CONFIG = textwrap.dedent(
 def make_notebook(path: Path, code: str) -> None:
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [nbformat.v4.new_markdown_cell("# Lesson"), nbformat.v4.new_code_cell(code)]
-    notebook.metadata["kernelspec"] = {"name": "python", "display_name": "Python", "language": "python"}
+    notebook.metadata["kernelspec"] = {
+        "name": "python",
+        "display_name": "Python",
+        "language": "python",
+    }
     nbformat.write(notebook, path)
 
 
@@ -92,7 +96,9 @@ def test_build_writes_a_complete_offline_site(project: Path) -> None:
     assert all(url.startswith("./") for url in kernel["pipliteUrls"])
 
     assert not list(site.rglob("*.map")), "source maps ship only when asked for"
-    workers = list(site.glob("extensions/@jupyterlite/pyodide-kernel-extension/static/coincident*.js"))
+    workers = list(
+        site.glob("extensions/@jupyterlite/pyodide-kernel-extension/static/coincident*.js")
+    )
     assert workers and all(w.read_text().startswith(WAIT_ASYNC_SHIM) for w in workers)
     assert (site / SITE_MANIFEST).is_file()
 

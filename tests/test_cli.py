@@ -37,7 +37,9 @@ def test_importing_the_cli_has_no_side_effects() -> None:
         "heavy = [m for m in ('jupyterlite_core', 'doit', 'httpx', 'rich') if m in sys.modules]; "
         "print(heavy)"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == "[]"
     assert result.stderr == ""
 

@@ -12,7 +12,6 @@ KERNEL_TIMEOUT_MS = 180_000
 ERROR_OUTPUT = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"]'
 
 
-
 def open_notebook(page: Any, base_url: str, path: str, *, app: str = "lab") -> None:
     page.goto(f"{base_url}{app}/index.html?path={quote(path)}")
     name = path.rsplit("/", 1)[-1]
@@ -57,7 +56,9 @@ def outputs_text(page: Any) -> str:
     return "\n".join(texts)
 
 
-def run_notebook(page: Any, base_url: str, path: str, done: str, *, answer: str | None = None) -> str:
+def run_notebook(
+    page: Any, base_url: str, path: str, done: str, *, answer: str | None = None
+) -> str:
     """Open ``path`` in JupyterLab, run every cell, answer input() if asked; return the outputs."""
     open_notebook(page, base_url, path)
     run_all_cells(page)

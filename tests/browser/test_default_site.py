@@ -60,7 +60,9 @@ def test_every_content_notebook_runs_offline(
     assert record.external == []
 
 
-def test_a_data_file_is_read_from_the_content(site_url: str, offline_page: tuple[Any, Offline]) -> None:
+def test_a_data_file_is_read_from_the_content(
+    site_url: str, offline_page: tuple[Any, Offline]
+) -> None:
     page, record = offline_page
     code = "print('ROWS', len(open('data/weather.csv').read().splitlines()) - 1)"
     outputs = lab.run_in_repl(page, site_url, code, "ROWS ")
@@ -72,7 +74,9 @@ def test_a_data_file_is_read_from_the_content(site_url: str, offline_page: tuple
 
 def test_the_repl_runs_a_line_offline(site_url: str, offline_page: tuple[Any, Offline]) -> None:
     page, record = offline_page
-    outputs = lab.run_in_repl(page, site_url, "import sys; print('REPL', 6 * 7, sys.platform)", "REPL 42")
+    outputs = lab.run_in_repl(
+        page, site_url, "import sys; print('REPL', 6 * 7, sys.platform)", "REPL 42"
+    )
     assert "REPL 42 emscripten" in outputs
     assert record.external == []
 
