@@ -45,6 +45,7 @@ from lite_build.site import (
     SITE_MANIFEST,
     WHEELS_DIR,
     KernelSettings,
+    apply_title,
     check_output_replaceable,
     copy_tree,
     jupyter_lite_build_config,
@@ -368,6 +369,7 @@ class _Pipeline:
                 shutil.copy2(packages.piplite_index_path, wheels_dir / "all.json")
             environments.append(packages.describe())
         patch_wait_async(staging)
+        apply_title(staging, config.title)
         (staging / ".nojekyll").write_text("", encoding="utf-8")
         from lite_build.packages.lock import verify_lock
 

@@ -35,6 +35,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_ERROR
     console = _console()
+    logger = logging.getLogger("lite_build")
+    saved = (list(logger.handlers), logger.level, logger.propagate)
     _configure_logging(args.verbose, console)
     try:
         result: int = args.handler(args, console)
@@ -55,6 +57,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 + ("" if args.verbose else "\n(run again with -v to see the traceback)")
             )
         return EXIT_ERROR
+    finally:
+        # leave logging as found: main() may run inside another program (or a test)
+        logger.handlers[:], logger.level, logger.propagate = saved
 
 
 def make_parser() -> argparse.ArgumentParser:

@@ -8,9 +8,11 @@ the previous site.
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -207,6 +209,16 @@ def patch_wait_async(site: Path) -> list[Path]:
             script.write_text(WAIT_ASYNC_SHIM + text, encoding="utf-8")
             patched.append(script)
     return patched
+
+
+def apply_title(site: Path, title: str) -> None:
+    """Show the site's title in the browser tab while an app loads (each app then sets its own)."""
+    escaped = html.escape(title)
+    for page in sorted(site.glob("*/index.html")):
+        text = page.read_text(encoding="utf-8")
+        retitled = re.sub(r"<title>[^<]*</title>", f"<title>{escaped}</title>", text, count=1)
+        if retitled != text:
+            page.write_text(retitled, encoding="utf-8")
 
 
 def is_lite_build_site(folder: Path) -> bool:

@@ -90,6 +90,7 @@ def test_build_writes_a_complete_offline_site(project: Path) -> None:
 
     config = json.loads((site / "jupyter-lite.json").read_text())["jupyter-config-data"]
     assert config["appName"] == "Test Course"
+    assert "<title>Test Course</title>" in (site / "lab" / "index.html").read_text()
     kernel = config["litePluginSettings"]["@jupyterlite/pyodide-kernel-extension:kernel"]
     assert kernel["pyodideUrl"] == "./static/pyodide/pyodide.mjs"
     assert kernel["disablePyPIFallback"] is True
