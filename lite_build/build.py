@@ -28,15 +28,25 @@ from doit.task import Task, dict_to_task
 from doit.tools import config_changed
 
 from lite_build import __version__
+from lite_build.compress import compress_site
 from lite_build.config import SiteConfig
 from lite_build.content import collect_content, validate_notebooks
+from lite_build.embed import EMBED_PAGE, content_notebooks, default_kernel, embed_page
 from lite_build.environments import (
     EnvironmentPackages,
     load_environment_packages,
     prepare_environment,
 )
 from lite_build.errors import LiteBuildError
-from lite_build.kernel import ENVIRONMENT_PACKAGE, ipython_dir, kernel_extension_dir
+from lite_build.hosting import write_hosting_files
+from lite_build.kernel import (
+    ENVIRONMENT_PACKAGE,
+    environments_extension_dir,
+    ipython_dir,
+    kernel_extension_dir,
+)
+from lite_build.packages.sources import package_inputs, site_lock, site_sources
+from lite_build.precache import install_precache
 from lite_build.runtime import PyodideRuntime, ensure_runtime
 from lite_build.site import (
     APP_JUNK,
@@ -48,6 +58,7 @@ from lite_build.site import (
     apply_title,
     check_output_replaceable,
     copy_tree,
+    environment_dir,
     jupyter_lite_build_config,
     jupyter_lite_json,
     manifest,
@@ -135,7 +146,6 @@ class _Pipeline:
     # -- the steps, in order -------------------------------------------------------------------
     def tasks(self) -> list[dict[str, Any]]:
         config = self.config
-        main_env = config.environments[0]
         content = collect_content(config.content)
         overrides_files = (
             sorted(p for p in config.overrides.rglob("*") if p.is_file())
@@ -168,17 +178,27 @@ class _Pipeline:
                 "name": "packages",
                 "doc": "resolve and fetch each environment's packages; write its lock",
                 "actions": [self._step("packages", self.prepare_packages)],
-                "file_dep": [self.runtime_json],
+                "file_dep": [self.runtime_json, *package_inputs(config)],
                 "targets": env_outputs,
                 "uptodate": [
                     config_changed(
                         {
                             "environments": [
-                                [env.name, list(env.packages), list(env.preload)]
+                                [
+                                    env.name,
+                                    list(env.packages),
+                                    list(env.preload),
+                                    env.startup,
+                                    env.startup_origin,
+                                ]
                                 for env in config.environments
                             ],
                             "lite-build": __version__,
                             "index": os.environ.get("LITE_BUILD_INDEX_URL", ""),
+                            "wheels": [str(path) for path in config.wheels],
+                            "distribution": config.pyodide.distribution or "",
+                            "offline": config.offline,
+                            "lock": str(package_inputs(config)),
                         }
                     ),
                     self._wheels_present,
@@ -192,8 +212,13 @@ class _Pipeline:
                 "file_dep": [
                     *(item.source for item in content),
                     *overrides_files,
-                    self.packages_dir(main_env.name) / "all.json",
-                    self.packages_dir(main_env.name) / "pyodide-lock.json",
+                    *(
+                        self.packages_dir(env.name) / name
+                        for env in config.environments
+                        for name in ("all.json", "pyodide-lock.json")
+                    ),
+                    *(env.logo for env in config.environments if env.logo),
+                    environments_extension_dir() / "package.json",
                 ],
                 "targets": [self.app_stamp],
                 "uptodate": [
@@ -202,6 +227,11 @@ class _Pipeline:
                             "title": config.title,
                             "offline": config.offline,
                             "source-maps": config.source_maps,
+                            "kernels": [
+                                [env.name, env.display_name, str(env.logo or "")]
+                                for env in config.environments
+                            ],
+                            "default-kernel": config.default_kernel,
                             "content": [item.site_path for item in content],
                             "overrides": [str(p) for p in overrides_files],
                             "lite-build": __version__,
@@ -217,7 +247,15 @@ class _Pipeline:
                 "actions": [self._step("site", self.publish_site)],
                 "file_dep": [self.app_stamp, self.runtime_json, *env_outputs],
                 "targets": [config.output / SITE_MANIFEST],
-                "uptodate": [config_changed({"output": str(config.output)})],
+                "uptodate": [
+                    config_changed(
+                        {
+                            "output": str(config.output),
+                            "isolated": config.isolated,
+                            "precache": config.precache,
+                        }
+                    )
+                ],
                 "verbosity": 2,
             },
         ]
@@ -288,14 +326,25 @@ class _Pipeline:
 
     def prepare_packages(self) -> None:
         runtime = self._runtime()
+        sources = site_sources(self.config, reporter=self.reporter)
+        lock = site_lock(self.config)
         for env in self.config.environments:
-            prepare_environment(
+            prepared = prepare_environment(
                 env,
                 runtime,
                 self.packages_dir(env.name),
                 offline=self.config.offline,
                 reporter=self.reporter,
+                sources=sources,
+                lock=lock,
             )
+            if prepared.remote:
+                self.reporter.info(
+                    f"the site is not offline: environment {env.name!r} loads "
+                    f"{len(prepared.remote)} package(s) from a remote Pyodide distribution at "
+                    "run time: "
+                    + ", ".join(f"{p['name']} {p['version']} ({p['url']})" for p in prepared.remote)
+                )
 
     def build_app(self, content: list[Any]) -> None:
         config = self.config
@@ -307,18 +356,32 @@ class _Pipeline:
             for stale in self.lite_dir.glob(".jupyterlite.doit.db*"):
                 stale.unlink()
         self.content_dir.mkdir(parents=True, exist_ok=True)
-        env = config.environments[0]
-        packages = load_environment_packages(self.packages_dir(env.name))
         runtime = self._runtime()
-        kernel = KernelSettings(
-            offline=config.offline,
-            piplite_index_sha256=packages.piplite_index_sha256,
-            preload_packages=(ENVIRONMENT_PACKAGE,),
-            env={"IPYTHONDIR": ipython_dir(runtime.lock["info"]["python"])},
-        )
+        kernels = []
+        for env in config.environments:
+            packages = load_environment_packages(self.packages_dir(env.name))
+            kernels.append(
+                KernelSettings(
+                    name=env.name,
+                    display_name=env.display_name,
+                    piplite_index_sha256=packages.piplite_index_sha256,
+                    lock_sha256=packages.lock_sha256,
+                    preload_packages=(ENVIRONMENT_PACKAGE,),
+                    env={"IPYTHONDIR": ipython_dir(runtime.lock["info"]["python"])},
+                    logo=_logo_name(env.logo),
+                )
+            )
         overrides_json = config.overrides / "overrides.json" if config.overrides else None
         epoch = os.environ.get("SOURCE_DATE_EPOCH")
-        write_json(self.lite_dir / JUPYTER_LITE_JSON, jupyter_lite_json(config.title, kernel))
+        write_json(
+            self.lite_dir / JUPYTER_LITE_JSON,
+            jupyter_lite_json(
+                config.title,
+                kernels,
+                default_kernel=config.default_kernel,
+                offline=config.offline,
+            ),
+        )
         # jupyterlite-core applies the lite folder's overrides.json to every app
         write_json(self.lite_dir / "overrides.json", merged_settings(overrides_json))
         write_json(
@@ -327,6 +390,7 @@ class _Pipeline:
                 content_dir=self.content_dir,
                 app_dir=self.app_dir,
                 kernel_extension=kernel_extension_dir(),
+                environments_extension=environments_extension_dir(),
                 source_maps=config.source_maps,
                 source_date_epoch=int(epoch) if epoch else None,
             ),
@@ -358,24 +422,46 @@ class _Pipeline:
         wheels_dir = staging / WHEELS_DIR
         wheels_dir.mkdir(parents=True, exist_ok=True)
         environments = []
-        for index, env in enumerate(config.environments):
+        locks = []
+        for env in config.environments:
             packages = load_environment_packages(self.packages_dir(env.name))
+            # wheels that several environments share are stored once
             for filename, source in packages.wheels.items():
                 target = wheels_dir / filename
                 if not target.exists():
                     shutil.copy2(source, target)
-            if index == 0:
-                shutil.copy2(packages.lock_path, pyodide_dir / "pyodide-lock.json")
-                shutil.copy2(packages.piplite_index_path, wheels_dir / "all.json")
+            env_dir = staging / environment_dir(env.name)
+            env_dir.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(packages.lock_path, env_dir / "pyodide-lock.json")
+            shutil.copy2(packages.piplite_index_path, env_dir / "all.json")
+            logo = _logo_name(env.logo)
+            if env.logo and logo:
+                shutil.copy2(env.logo, env_dir / logo)
+            locks.append(env_dir / "pyodide-lock.json")
             environments.append(packages.describe())
         patch_wait_async(staging)
         apply_title(staging, config.title)
+        (staging / EMBED_PAGE).write_text(
+            embed_page(config.title, content_notebooks(config), default_kernel(config)),
+            encoding="utf-8",
+        )
         (staging / ".nojekyll").write_text("", encoding="utf-8")
         from lite_build.packages.lock import verify_lock
 
-        verify_lock(pyodide_dir / "pyodide-lock.json")
+        for lock in locks:
+            verify_lock(lock, allow_remote=not config.offline)
         verify_site_config(staging)
         write_json(staging / SITE_MANIFEST, manifest(config.title, runtime.version, environments))
+        # for hosts and offline use: last, so the precache lists and the .gz siblings see every file
+        write_hosting_files(staging, isolated=config.isolated)
+        if config.precache:
+            install_precache(staging)
+        compress_site(staging)
+
+
+def _logo_name(logo: Path | None) -> str | None:
+    """The name an environment's logo gets in the environment's folder of the site."""
+    return f"logo{logo.suffix.lower()}" if logo else None
 
 
 def _tree_stamp(folder: Path) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -62,14 +63,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         logger.handlers[:], logger.level, logger.propagate = saved
 
 
-def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="lite-build",
-        description="Turn notebooks into a static, offline JupyterLite site.",
-    )
-    parser.add_argument("--version", action="version", version=f"lite-build {__version__}")
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("-v", "--verbose", action="store_true", help="show details and tracebacks")
+def _site_options(*, with_output: bool) -> argparse.ArgumentParser:
+    """The options that say which site: a fresh parser each time, as argparse shares actions."""
     site = argparse.ArgumentParser(add_help=False)
     site.add_argument(
         "--config",
@@ -80,19 +75,50 @@ def make_parser() -> argparse.ArgumentParser:
             "else [tool.lite-build] in ./pyproject.toml)"
         ),
     )
-    site.add_argument("--output", type=Path, metavar="DIR", help="where to write the site")
+    if with_output:
+        site.add_argument("--output", type=Path, metavar="DIR", help="where to write the site")
     site.add_argument(
         "--pyodide",
         type=Path,
         metavar="PATH",
         help="a local Pyodide folder or tarball to use instead of the npm registry",
     )
+    return site
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lite-build",
+        description="Turn notebooks into a static, offline JupyterLite site.",
+    )
+    parser.add_argument("--version", action="version", version=f"lite-build {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="store_true", help="show details and tracebacks")
+    site = _site_options(with_output=True)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     build = commands.add_parser(
         "build", parents=[common, site], help="build the site", description="Build the site."
     )
     build.set_defaults(handler=_cmd_build)
+
+    lock = commands.add_parser(
+        "lock",
+        parents=[common, site],
+        help="write lite-build.lock: the exact packages of every environment",
+        description=(
+            "Choose every environment's packages and write them, with their sources and "
+            "sha256, to lite-build.lock next to the configuration; builds then ship exactly "
+            "those. Versions already locked are kept unless --upgrade names them."
+        ),
+    )
+    lock.add_argument(
+        "--upgrade",
+        nargs="*",
+        metavar="NAME",
+        help="choose these packages afresh (all of them when no name is given)",
+    )
+    lock.set_defaults(handler=_cmd_lock)
 
     serve = commands.add_parser(
         "serve",
@@ -111,6 +137,90 @@ def make_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--no-build", action="store_true", help="serve the existing site as it is")
     serve.set_defaults(handler=_cmd_serve)
+
+    check = commands.add_parser(
+        "check",
+        parents=[common, site],
+        help="run every notebook of the built site in headless Chromium, offline",
+        description=(
+            "Run every notebook of the site in headless Chromium with every request to "
+            "another host blocked; report per notebook. Without SITE, build the configured "
+            "site first."
+        ),
+    )
+    check.add_argument("site_dir", nargs="?", type=Path, metavar="SITE", help="a built site folder")
+    check.add_argument("--json", type=Path, metavar="REPORT", help="also write the report as JSON")
+    check.add_argument(
+        "--timeout", type=float, default=300.0, help="seconds per notebook (default: %(default)s)"
+    )
+    check.add_argument("--isolated", action="store_true", help="serve with COOP/COEP headers")
+    check.set_defaults(handler=_cmd_check)
+
+    embed = commands.add_parser(
+        "embed",
+        parents=[common, site],
+        help="print HTML that embeds a console or a notebook in a course page",
+        description=(
+            "Print paste-ready HTML that embeds the site's Python console (--repl) or one of "
+            "its notebooks in a course page. By default the embed shows a light placeholder "
+            "and starts Python only when clicked."
+        ),
+    )
+    embed.add_argument(
+        "notebook",
+        nargs="?",
+        metavar="NOTEBOOK",
+        help="a notebook of the content, e.g. lessons/intro.ipynb",
+    )
+    embed.add_argument(
+        "--repl", action="store_true", help="embed the console instead of a notebook"
+    )
+    embed.add_argument("--code", default="", help="code shown in the console (and run on click)")
+    embed.add_argument("--kernel", metavar="NAME", help="the environment (kernel) to use")
+    embed.add_argument(
+        "--execute",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="run --code when the console starts (default: yes)",
+    )
+    embed.add_argument(
+        "--url", metavar="SITE_URL", help="the site's public address (default: url in the config)"
+    )
+    embed.add_argument("--height", default=None, help="iframe height, e.g. 400px (CSS length)")
+    embed.add_argument("--theme", help='"light", "dark" or a JupyterLab theme name (console only)')
+    embed.add_argument(
+        "--toolbar",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="show the console toolbar",
+    )
+    embed.add_argument(
+        "--banner",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="show the console banner",
+    )
+    embed.add_argument("--eager", action="store_true", help="load at once instead of on click")
+    embed.set_defaults(handler=_cmd_embed)
+
+    bundle = commands.add_parser(
+        "bundle",
+        # here --output names the zip; the site goes where the configuration says
+        parents=[common, _site_options(with_output=False)],
+        help="build if needed, then pack the site and a launcher into a zip",
+        description=(
+            "Build the site if needed, then write a zip holding it and a launcher (start.py "
+            "and double-click wrappers) that serves it with nothing but Python 3."
+        ),
+    )
+    bundle.add_argument(
+        "--output",
+        dest="bundle",
+        type=Path,
+        metavar="FILE.zip",
+        help="where to write the zip (default: <title>.zip next to the configuration)",
+    )
+    bundle.set_defaults(handler=_cmd_bundle, output=None)
 
     init = commands.add_parser(
         "init",
@@ -140,6 +250,22 @@ def _cmd_build(args: argparse.Namespace, console: Console) -> int:
     return EXIT_OK
 
 
+def _cmd_lock(args: argparse.Namespace, console: Console) -> int:
+    from lite_build.packages.sources import lock_site
+    from lite_build.runtime import ensure_runtime
+
+    config = _load(args)
+    reporter = RichReporter(console)
+    runtime = ensure_runtime(config.pyodide.version, path=config.pyodide.path, reporter=reporter)
+    path, lock = lock_site(
+        config, runtime.version, runtime.lock, upgrade=args.upgrade, reporter=reporter
+    )
+    for env in lock.environments:
+        console.print(f"  environment [bold]{env.name}[/]: {len(env.packages)} packages")
+    console.print(f"Wrote [bold]{path}[/].")
+    return EXIT_OK
+
+
 def _cmd_serve(args: argparse.Namespace, console: Console) -> int:
     from lite_build.serve import make_server, serve_forever
 
@@ -153,10 +279,98 @@ def _cmd_serve(args: argparse.Namespace, console: Console) -> int:
         config.output,
         host=args.host,
         port=args.port,
-        isolated=args.isolated,
+        isolated=args.isolated or config.isolated,
         verbose=args.verbose,
     )
     serve_forever(server, RichReporter(console))
+    return EXIT_OK
+
+
+def _cmd_check(args: argparse.Namespace, console: Console) -> int:
+    from lite_build.check import check_site
+
+    site_dir = args.site_dir
+    if site_dir is None:
+        from lite_build.build import build
+
+        config = _load(args)
+        _print_summary(console, build(config, reporter=RichReporter(console), verbose=args.verbose))
+        site_dir = config.output
+    report = check_site(
+        site_dir, timeout=args.timeout, isolated=args.isolated, reporter=RichReporter(console)
+    )
+    if args.json:
+        args.json.write_text(report.to_json(), encoding="utf-8")
+    for result in report.notebooks:
+        if result.failure and result.failure.traceback:
+            console.print(f"[bold]{result.path}[/], cell {result.failure.cell}:")
+            console.print(
+                _escape("\n".join(_strip_ansi(line) for line in result.failure.traceback))
+            )
+    for url in report.blocked_requests:
+        console.print(f"[red]blocked request to another host:[/] {_escape(url)}")
+    if not report.passed and report.console_errors:
+        console.print("[bold]browser console errors:[/]")
+        for line in report.console_errors[-10:]:
+            console.print(f"  {_escape(line)}")
+    failed = [result.path for result in report.notebooks if not result.passed]
+    if report.passed:
+        console.print(f"[green]All {len(report.notebooks)} notebooks passed[/], offline.")
+        return EXIT_OK
+    console.print(
+        f"[bold red]{len(failed)} of {len(report.notebooks)} notebooks failed[/]"
+        + (
+            f"; {len(report.blocked_requests)} requests to other hosts"
+            if report.blocked_requests
+            else ""
+        )
+    )
+    return EXIT_ERROR
+
+
+def _strip_ansi(text: str) -> str:
+    import re
+
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)
+
+
+def _cmd_embed(args: argparse.Namespace, console: Console) -> int:
+    from lite_build.embed import embed_command
+
+    html = embed_command(
+        _load(args),
+        notebook=args.notebook,
+        repl=args.repl,
+        code=args.code,
+        kernel=args.kernel,
+        execute=args.execute,
+        url=args.url,
+        height=args.height,
+        theme=args.theme,
+        toolbar=args.toolbar,
+        banner=args.banner,
+        eager=args.eager,
+    )
+    sys.stdout.write(html)
+    return EXIT_OK
+
+
+def _cmd_bundle(args: argparse.Namespace, console: Console) -> int:
+    from lite_build.build import build
+    from lite_build.bundle import default_bundle_path, make_bundle
+
+    config = _load(args)
+    result = build(config, reporter=RichReporter(console), verbose=args.verbose)
+    _print_summary(console, result)
+    if not result.ran:  # the summary of a build that ran already has the sizes
+        _print_sizes(console, result.output)
+    destination = args.bundle or default_bundle_path(config.root, config.title)
+    bundled = make_bundle(config.output, destination, reporter=RichReporter(console))
+    console.print(
+        f"Bundled [bold]{bundled.path}[/] ({_size(bundled.size)}, {bundled.files} files). "
+        f"Unzip it anywhere and run start.py (or double-click start.bat / start.command); "
+        f"it serves on http://127.0.0.1:{bundled.port}/."
+    )
     return EXIT_OK
 
 
@@ -181,13 +395,31 @@ def _print_summary(console: Console, result: BuildResult) -> None:
         f"Built [bold]{result.output}[/] in {result.seconds:.1f} s "
         f"({_size(result.size)} on disk; steps run: {', '.join(result.ran)})"
     )
+    _print_sizes(console, result.output)
     for env in result.environments:
-        largest = sorted(env.packages, key=lambda p: -int(p["size"]))[:5]
+        largest = sorted(env.packages, key=lambda p: (-int(p["size"]), p["name"]))[:5]
         console.print(
             f"  environment [bold]{env.name}[/]: {len(env.packages)} packages, "
             f"{_size(env.download_size)}; largest: "
             + ", ".join(f"{p['name']} {_size(int(p['size']))}" for p in largest)
         )
+        if env.remote:
+            console.print(
+                f"  [yellow]not offline:[/] environment [bold]{env.name}[/] loads "
+                f"{len(env.remote)} package(s) from a remote Pyodide distribution at run time: "
+                + ", ".join(f"{p['name']} {p['version']}" for p in env.remote)
+            )
+
+
+def _print_sizes(console: Console, site: Path) -> None:
+    from lite_build.compress import size_report
+
+    report = size_report(site)
+    console.print(
+        f"  size: {_size(report.total)} on disk; a first visit transfers "
+        f"{_size(report.first_visit)} (compressed, everything kept for offline use); largest: "
+        + ", ".join(f"{name} {_size(size)}" for name, size in report.largest)
+    )
 
 
 def _size(count: int) -> str:

@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TypeVar, cast
+from urllib.parse import urlsplit
 
 from jupyterlite_pyodide_kernel.constants import PYODIDE_VERSION
 from packaging.requirements import InvalidRequirement, Requirement
@@ -44,6 +45,12 @@ class Environment:
     packages: tuple[str, ...] = ()
     #: package names (from ``packages``) imported when the kernel starts
     preload: tuple[str, ...] = ()
+    #: Python code run when the kernel starts (the ``startup`` string, or its file's text)
+    startup: str = ""
+    #: where ``startup`` came from, as tracebacks name it: the file as written, or the key
+    startup_origin: str = ""
+    #: an image shown for the kernel in the launcher
+    logo: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,8 @@ class PyodideSettings:
     version: str = PYODIDE_VERSION
     #: a local Pyodide folder or tarball used instead of the npm registry (``--pyodide``)
     path: Path | None = None
+    #: a full Pyodide distribution as a package source: an absolute folder/archive path or a URL
+    distribution: str | None = None
 
 
 @dataclass(frozen=True)
@@ -66,8 +75,18 @@ class SiteConfig:
     offline: bool = True
     #: ship JavaScript source maps (large; off by default)
     source_maps: bool = False
+    #: the site needs cross-origin isolation (COOP/COEP): `_headers` and the servers send it
+    isolated: bool = False
+    #: a service worker keeps the whole site for offline use after the first visit
+    precache: bool = True
     pyodide: PyodideSettings = field(default_factory=PyodideSettings)
     environments: tuple[Environment, ...] = ()
+    #: local wheel files and folders of wheels, preferred over every other package source
+    wheels: tuple[Path, ...] = ()
+    #: the environment new notebooks and the REPL start with
+    default_kernel: str = DEFAULT_ENVIRONMENT_NAME
+    #: the public address of the site (always ends with "/"), for embed snippets
+    url: str | None = None
 
     @property
     def work_dir(self) -> Path:
@@ -86,6 +105,8 @@ DEFAULT_OVERRIDES = "overrides"
 #: kernel names end up in URLs and folder names
 KERNEL_NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 PYODIDE_ARCHIVE_SUFFIXES = (".tar.bz2", ".tgz", ".tar.gz")
+#: kernel logos are shown by the browser: formats every browser draws
+LOGO_SUFFIXES = (".svg", ".png")
 
 OptionType = Literal[
     "string",
@@ -167,6 +188,40 @@ OPTIONS: tuple[Option, ...] = (
         "install extra pure-Python packages from PyPI.",
     ),
     Option("", "source-maps", "boolean", False, "Ship JavaScript source maps (large)."),
+    Option(
+        "",
+        "isolated",
+        "boolean",
+        False,
+        "Serve the site cross-origin isolated (COOP/COEP headers, SharedArrayBuffer): written "
+        "to `_headers` (Netlify, Cloudflare Pages) and sent by `lite-build serve` and the "
+        "bundle's `start.py`.",
+    ),
+    Option(
+        "",
+        "precache",
+        "boolean",
+        True,
+        "Keep the whole site in the browser after the first visit (a service worker fills a "
+        "cache in the background), so it reloads and runs code offline.",
+    ),
+    Option(
+        "",
+        "url",
+        "string",
+        None,
+        'The site\'s public address, such as "https://example.org/course/"; '
+        "`lite-build embed` uses it in the HTML it prints.",
+        default_doc="",
+    ),
+    Option(
+        "",
+        "wheels",
+        "list of strings",
+        (),
+        "Local wheel files, and folders of wheels, preferred over every other package source "
+        "(then local projects, `pyodide.distribution`, PyPI).",
+    ),
     Option("", "pyodide", "table", {}, "The Pyodide runtime (see `pyodide.*`).", default_doc=""),
     Option(
         "",
@@ -177,6 +232,14 @@ OPTIONS: tuple[Option, ...] = (
         f'has one environment named "{DEFAULT_ENVIRONMENT_NAME}".',
         default_doc="",
     ),
+    Option(
+        "",
+        "default-kernel",
+        "string",
+        None,
+        "The environment (by name) new notebooks and the REPL start with.",
+        default_doc="the first environment",
+    ),
     Option("pyodide", "version", "string", PYODIDE_VERSION, "Pyodide version to bundle."),
     Option(
         "pyodide",
@@ -185,6 +248,15 @@ OPTIONS: tuple[Option, ...] = (
         None,
         "A local Pyodide folder or .tar.bz2/.tgz/.tar.gz file used instead of downloading "
         "Pyodide. `--pyodide` overrides it.",
+    ),
+    Option(
+        "pyodide",
+        "distribution",
+        "string",
+        None,
+        "A full Pyodide distribution used as a package source (numpy, pandas, scipy ...): a "
+        "folder or .tar.bz2 file of a Pyodide release, or its base URL. Only the packages the "
+        "site needs are read or downloaded, each checked against its `pyodide-lock.json`.",
     ),
     Option(
         "environments",
@@ -217,6 +289,21 @@ OPTIONS: tuple[Option, ...] = (
         "list of strings",
         (),
         "Packages from `packages` imported when the kernel starts.",
+    ),
+    Option(
+        "environments",
+        "startup",
+        "string",
+        None,
+        "Python code run when the kernel starts, or the path of a `.py` file holding it; "
+        "IPython magics work. Its output and errors show in the first cell run.",
+    ),
+    Option(
+        "environments",
+        "logo",
+        "string",
+        None,
+        "An .svg or .png image shown for the kernel in the launcher.",
     ),
 )
 
@@ -369,7 +456,9 @@ def _validate(
     content = _content(top, root, problems)
     overrides = _overrides(top, root, problems)
     pyodide_settings = _pyodide(pyodide, root, cwd, cli_pyodide, problems)
-    environments = _environments(top, problems)
+    wheels = _wheels(top, root, problems)
+    environments = _environments(top, root, problems)
+    default_kernel = _default_kernel(top, environments, problems)
     if cli_output is not None:
         output_key, output_raw = "--output", str(cli_output)
         output = _absolute(cwd, cli_output)
@@ -380,6 +469,8 @@ def _validate(
     problem = _output_problem(output, protected)
     if problem:
         problems.append(f"{output_key}: {_show(output_raw)} {problem}")
+
+    url = _site_url(cast("str | None", _get(top, "", "url")), problems)
 
     if problems:
         raise ConfigError(source.label, problems)
@@ -392,9 +483,28 @@ def _validate(
         output=output,
         offline=cast(bool, _get(top, "", "offline")),
         source_maps=cast(bool, _get(top, "", "source-maps")),
+        isolated=cast(bool, _get(top, "", "isolated")),
+        precache=cast(bool, _get(top, "", "precache")),
         pyodide=pyodide_settings,
+        wheels=wheels,
         environments=environments,
+        default_kernel=default_kernel,
+        url=url,
     )
+
+
+def _site_url(raw: str | None, problems: list[str]) -> str | None:
+    """A public http(s) address, normalised to end with "/"; None when not given."""
+    if raw is None:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        problems.append(
+            f"url: {_show(raw)} is not a web address of a folder; "
+            'give the address the site is served at, such as "https://example.org/course/"'
+        )
+        return None
+    return raw if raw.endswith("/") else raw + "/"
 
 
 def _check_table(
@@ -516,6 +626,9 @@ def _pyodide(
     problems: list[str],
 ) -> PyodideSettings:
     version = cast(str, _get(pyodide, "pyodide", "version"))
+    distribution = _distribution(
+        cast("str | None", _get(pyodide, "pyodide", "distribution")), root, problems
+    )
     try:
         Version(version)
     except InvalidVersion:
@@ -529,11 +642,53 @@ def _pyodide(
         raw = cast(str, pyodide["path"])
         key, path = "pyodide.path", _absolute(root, raw)
     else:
-        return PyodideSettings(version=version)
+        return PyodideSettings(version=version, distribution=distribution)
     problem = _pyodide_path_problem(path)
     if problem:
         problems.append(f"{key}: {_show(raw)} {problem}")
-    return PyodideSettings(version=version, path=path)
+    return PyodideSettings(version=version, path=path, distribution=distribution)
+
+
+def _distribution(raw: str | None, root: Path, problems: list[str]) -> str | None:
+    """A distribution URL as written, or an absolute path that exists."""
+    if raw is None:
+        return None
+    if urlsplit(raw).scheme in ("http", "https"):
+        return raw
+    if "://" in raw:
+        problems.append(
+            f"pyodide.distribution: {_show(raw)}: only http and https addresses are supported"
+        )
+        return None
+    path = _absolute(root, raw)
+    if path.is_dir() and not (path / "pyodide-lock.json").is_file():
+        problems.append(
+            f"pyodide.distribution: {_show(raw)} has no pyodide-lock.json; give the folder of a "
+            "full Pyodide release"
+        )
+    elif path.is_file() and not path.name.endswith(PYODIDE_ARCHIVE_SUFFIXES):
+        problems.append(
+            f"pyodide.distribution: {_show(raw)} is neither a folder nor a .tar.bz2, .tgz or "
+            ".tar.gz file"
+        )
+    elif not path.exists():
+        problems.append(f"pyodide.distribution: {_show(raw)} does not exist (looked for {path})")
+    return str(path)
+
+
+def _wheels(top: Mapping[str, object], root: Path, problems: list[str]) -> tuple[Path, ...]:
+    wheels = []
+    for index, raw in _items(_get(top, "", "wheels"), str):
+        path = _absolute(root, raw)
+        if path.is_dir():
+            if not any(path.glob("*.whl")):
+                problems.append(f"wheels[{index}]: {_show(raw)} is a folder without .whl files")
+        elif not path.is_file():
+            problems.append(f"wheels[{index}]: {_show(raw)} does not exist (looked for {path})")
+        elif not path.name.endswith(".whl"):
+            problems.append(f"wheels[{index}]: {_show(raw)} is not a .whl file")
+        wheels.append(path)
+    return tuple(wheels)
 
 
 def _pyodide_path_problem(path: Path) -> str | None:
@@ -544,7 +699,9 @@ def _pyodide_path_problem(path: Path) -> str | None:
     return None
 
 
-def _environments(top: Mapping[str, object], problems: list[str]) -> tuple[Environment, ...]:
+def _environments(
+    top: Mapping[str, object], root: Path, problems: list[str]
+) -> tuple[Environment, ...]:
     tables = _items(_get(top, "", "environments"), dict)
     if not tables:
         return (Environment(name=DEFAULT_ENVIRONMENT_NAME, display_name=DEFAULT_DISPLAY_NAME),)
@@ -553,7 +710,7 @@ def _environments(top: Mapping[str, object], problems: list[str]) -> tuple[Envir
     for index, table in tables:
         prefix = f"environments[{index}]."
         checked = _check_table(table, "environments", prefix, problems)
-        environment = _environment(checked, prefix, problems)
+        environment = _environment(checked, prefix, root, problems)
         if environment is None:
             continue
         if environment.name in first_use:
@@ -567,7 +724,7 @@ def _environments(top: Mapping[str, object], problems: list[str]) -> tuple[Envir
 
 
 def _environment(
-    checked: Mapping[str, object], prefix: str, problems: list[str]
+    checked: Mapping[str, object], prefix: str, root: Path, problems: list[str]
 ) -> Environment | None:
     """One environment, or None if its name is missing or invalid (already reported)."""
     name = cast("str | None", _get(checked, "environments", "name"))
@@ -583,10 +740,12 @@ def _environment(
     packages = [item for _, item in _items(_get(checked, "environments", "packages"), str)]
     preload = [item for _, item in _items(_get(checked, "environments", "preload"), str)]
     known = len(problems)
-    names = _requirement_names(packages, prefix + "packages", problems)
+    names = _requirement_names(packages, prefix + "packages", root, problems)
     # an unparsable requirement has no name to check preload against: report it alone
     if len(problems) == known:
         problems += _preload_problems(preload, names, prefix + "preload")
+    startup, startup_origin = _startup(checked, prefix, root, problems)
+    logo = _logo(checked, prefix, root, problems)
     if name is None:
         return None
     return Environment(
@@ -594,13 +753,84 @@ def _environment(
         display_name=display_name or f"Python ({name})",
         packages=tuple(packages),
         preload=tuple(preload),
+        startup=startup,
+        startup_origin=startup_origin,
+        logo=logo,
     )
 
 
-def _requirement_names(requirements: Sequence[str], key: str, problems: list[str]) -> set[str]:
-    """The canonical project names of ``requirements``; reports the ones we cannot use."""
+def _startup(
+    checked: Mapping[str, object], prefix: str, root: Path, problems: list[str]
+) -> tuple[str, str]:
+    """The start-up code and where it came from; a one-line value ending in .py is a file."""
+    raw = cast("str | None", _get(checked, "environments", "startup"))
+    if raw is None:
+        return "", ""
+    if "\n" in raw or not raw.strip().endswith(".py"):
+        return raw, f"{prefix}startup"
+    path = _absolute(root, raw.strip())
+    try:
+        return path.read_text(encoding="utf-8"), raw.strip()
+    except FileNotFoundError:
+        problem = f"does not exist (looked for {path})"
+    except IsADirectoryError:
+        problem = "is a folder; give a .py file"
+    except UnicodeDecodeError:
+        problem = "is not UTF-8 text"
+    except OSError as error:
+        problem = f"cannot be read: {error.strerror}"
+    problems.append(f"{prefix}startup: {_show(raw)} {problem}")
+    return "", ""
+
+
+def _logo(
+    checked: Mapping[str, object], prefix: str, root: Path, problems: list[str]
+) -> Path | None:
+    raw = cast("str | None", _get(checked, "environments", "logo"))
+    if raw is None:
+        return None
+    path = _absolute(root, raw)
+    if not path.name.lower().endswith(LOGO_SUFFIXES):
+        problems.append(f"{prefix}logo: {_show(raw)} is not an .svg or .png image")
+    elif not path.is_file():
+        problem = "is not a file" if path.exists() else f"does not exist (looked for {path})"
+        problems.append(f"{prefix}logo: {_show(raw)} {problem}")
+    else:
+        return path
+    return None
+
+
+def _default_kernel(
+    top: Mapping[str, object], environments: Sequence[Environment], problems: list[str]
+) -> str:
+    raw = cast("str | None", _get(top, "", "default-kernel"))
+    names = [environment.name for environment in environments]
+    if raw is None:
+        return names[0] if names else DEFAULT_ENVIRONMENT_NAME
+    if raw not in names and names:
+        problems.append(
+            f"default-kernel: {_show(raw)} names no environment; use one of "
+            + ", ".join(_show(name) for name in names)
+        )
+    return raw
+
+
+def _requirement_names(
+    requirements: Sequence[str], key: str, root: Path, problems: list[str]
+) -> set[str]:
+    """The canonical project names of ``requirements``; reports the ones we cannot use.
+
+    Requirement files, dependency groups and local projects are expanded to their names.
+    """
+    from lite_build.packages.requirements import expand_packages, is_path_entry
+
     names: set[str] = set()
     for raw in requirements:
+        if raw.strip().startswith(("-r", "-g")) or is_path_entry(raw):
+            expanded = expand_packages([raw], root, key=key)
+            problems += expanded.problems
+            names |= expanded.names
+            continue
         try:
             requirement = Requirement(raw)
         except InvalidRequirement as error:

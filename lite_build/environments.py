@@ -10,27 +10,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from packaging.utils import canonicalize_name
 
 from lite_build.config import Environment
-from lite_build.errors import LiteBuildError
 from lite_build.kernel import (
     ENVIRONMENT_PACKAGE,
     environment_wheel,
-    kernel_extension_dir,
-    kernel_requirements,
-    preferred_versions,
-    provided_packages,
 )
-from lite_build.packages.fetch import fetch_wheels
 from lite_build.packages.index import SimpleIndex, default_index_url
 from lite_build.packages.lock import lock_entry, make_lock, make_piplite_index, write_json
-from lite_build.packages.platform import PyodidePlatform
-from lite_build.packages.resolve import resolve
+from lite_build.packages.lockfile import LockFile
+from lite_build.packages.sources import PackageSources, SourceSettings, choose_packages
 from lite_build.runtime import PyodideRuntime
 from lite_build.site import WHEELS_FROM_LOCK
 from lite_build.ui import NullReporter, Reporter
@@ -51,6 +45,9 @@ class EnvironmentPackages:
     wheels: dict[str, Path]
     #: per package: name, version, filename, size
     packages: list[dict[str, Any]]
+    #: packages loaded from a remote Pyodide distribution at run time (offline = false), not
+    #: shipped: name, version, url
+    remote: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def lock_path(self) -> Path:
@@ -63,6 +60,10 @@ class EnvironmentPackages:
     @property
     def piplite_index_sha256(self) -> str:
         return hashlib.sha256(self.piplite_index_path.read_bytes()).hexdigest()
+
+    @property
+    def lock_sha256(self) -> str:
+        return hashlib.sha256(self.lock_path.read_bytes()).hexdigest()
 
     @property
     def download_size(self) -> int:
@@ -86,6 +87,7 @@ def load_environment_packages(folder: Path) -> EnvironmentPackages:
         folder=folder,
         wheels={name: Path(path) for name, path in wheels.items()},
         packages=summary["packages"],
+        remote=summary.get("remote", []),
     )
 
 
@@ -96,35 +98,48 @@ def prepare_environment(
     *,
     offline: bool = True,
     reporter: Reporter | None = None,
+    sources: PackageSources | None = None,
+    lock: LockFile | None = None,
 ) -> EnvironmentPackages:
+    """``sources`` (default: PyPI only) and ``lock`` (lite-build.lock, if any) decide where
+    packages come from; see :mod:`lite_build.packages.sources`."""
     reporter = reporter or NullReporter()
     info = runtime.lock["info"]
-    platform = PyodidePlatform.from_lock_info(info)
-    extension = kernel_extension_dir()
-    requirements = [*kernel_requirements(runtime.lock), *environment.packages]
-    index = SimpleIndex(default_index_url())
-    try:
-        resolved = resolve(
-            requirements,
-            platform,
-            index,
-            preferred=preferred_versions(runtime.lock),
-            provided=provided_packages(extension),
-            reporter=reporter,
-        )
-    except LiteBuildError as error:
-        raise LiteBuildError(f"environment {environment.name!r}: {error}") from error
-    paths = fetch_wheels(resolved, reporter=reporter)
-
+    if sources is None:
+        settings = SourceSettings(root=Path.cwd(), work_dir=dest.parent)
+        sources = PackageSources(settings, SimpleIndex(default_index_url()), reporter=reporter)
+    chosen = choose_packages(
+        environment,
+        runtime.lock,
+        sources,
+        pyodide_version=runtime.version,
+        lock=lock,
+        reporter=reporter,
+    )
+    # with offline = false, what only a remote Pyodide distribution has is loaded from there
+    remote = {
+        package.name: url
+        for package in chosen.packages
+        if not offline and (url := sources.remote_url(package)) is not None
+    }
+    paths = sources.fetch(chosen.packages, remote=remote, offline=offline)
     entries = [
-        lock_entry(package, paths[package.name], file_name=WHEELS_FROM_LOCK + package.filename)
-        for package in resolved
+        lock_entry(
+            package,
+            paths.get(package.name),
+            file_name=remote.get(package.name) or WHEELS_FROM_LOCK + package.filename,
+            fields=chosen.fields.get(package.name),
+        )
+        for package in chosen.packages
     ]
+    resolved = [package for package in chosen.packages if package.name in paths]
     by_name = {entry["name"]: entry for entry in entries}
     preload = [canonicalize_name(name) for name in environment.preload]
     imports = [module for name in preload for module in by_name[name]["imports"]]
 
-    wheel = environment_wheel(environment.name, imports)
+    wheel = environment_wheel(
+        environment.name, imports, environment.startup, environment.startup_origin
+    )
     dest.mkdir(parents=True, exist_ok=True)
     wheel_path = dest / wheel.filename
     if not wheel_path.exists() or wheel_path.read_bytes() != wheel.data:
@@ -148,7 +163,10 @@ def prepare_environment(
     write_json(
         dest / PIPLITE_INDEX,
         make_piplite_index(
-            [(package, paths[package.name], f"./{package.filename}") for package in resolved]
+            [
+                (package, paths[package.name], WHEELS_FROM_LOCK + package.filename)
+                for package in resolved
+            ]
         ),
     )
     wheels = {package.filename: str(paths[package.name]) for package in resolved}
@@ -169,5 +187,10 @@ def prepare_environment(
             key=lambda item: str(item["name"]),
         ),
     }
+    summary["remote"] = [
+        {"name": package.name, "version": package.version, "url": remote[package.name]}
+        for package in sorted(chosen.packages, key=lambda package: package.name)
+        if package.name in remote
+    ]
     write_json(dest / SUMMARY, summary)
     return load_environment_packages(dest)

@@ -23,7 +23,7 @@ from typing import Any
 
 from lite_build import __version__
 from lite_build.errors import LiteBuildError
-from lite_build.kernel import KERNEL_PLUGIN_ID
+from lite_build.kernel import KERNEL_PLUGIN_ID, KERNELS_PLUGIN_ID
 
 log = logging.getLogger("lite_build")
 
@@ -32,8 +32,11 @@ JUPYTER_LITE_JSON = "jupyter-lite.json"
 SITE_MANIFEST = "lite-build.json"
 PYODIDE_DIR = "static/pyodide"
 WHEELS_DIR = "static/wheels"
-#: the lock's file_name entries are relative to the lock's folder
-WHEELS_FROM_LOCK = "../wheels/"
+#: each environment's pyodide-lock.json and piplite all.json: static/environments/<name>/
+ENVIRONMENTS_DIR = "static/environments"
+#: the wheels of every environment, stored once, seen from an environment's folder (the lock's
+#: file_name and the piplite index's urls are both relative to the file's own folder)
+WHEELS_FROM_LOCK = "../../wheels/"
 #: files of the jupyterlite app folder that no browser ever requests
 APP_JUNK = ("rspack.config.js", "rspack.config.analyze.js", "rspack.config.watch.js")
 
@@ -81,33 +84,65 @@ def merged_settings(overrides_json: Path | None) -> dict[str, dict[str, Any]]:
 
 @dataclass(frozen=True)
 class KernelSettings:
-    """What jupyter-lite.json tells the Pyodide kernel."""
+    """One environment's kernel, as jupyter-lite.json describes it to our extension."""
 
-    offline: bool
+    name: str
+    display_name: str
     piplite_index_sha256: str
+    lock_sha256: str
     preload_packages: tuple[str, ...]
     env: dict[str, str]
+    #: the logo's file name inside the environment's folder, if it has one
+    logo: str | None = None
 
 
-def jupyter_lite_json(title: str, kernel: KernelSettings) -> dict[str, Any]:
-    """The site-level jupyter-lite.json given to jupyterlite-core (it adds its own keys)."""
+def environment_dir(name: str) -> str:
+    """An environment's folder in the site, relative to the site root."""
+    return f"{ENVIRONMENTS_DIR}/{name}"
+
+
+def jupyter_lite_json(
+    title: str, kernels: list[KernelSettings], *, default_kernel: str, offline: bool
+) -> dict[str, Any]:
+    """The site-level jupyter-lite.json given to jupyterlite-core (it adds its own keys).
+
+    Our extension registers one kernel per environment; the stock single "Python (Pyodide)"
+    kernel plugin is disabled (its extension still ships: the kernel uses its shim wheels).
+    """
     plugin: dict[str, Any] = {
-        # "./" URLs are resolved by JupyterLite against this file's folder: sub-paths work
+        # "./" URLs are relative to the site root: the extension resolves them in the browser,
+        # so the site works under any sub-path
         "pyodideUrl": f"./{PYODIDE_DIR}/pyodide.mjs",
-        "disablePyPIFallback": kernel.offline,
-        "pipliteUrls": [f"./{WHEELS_DIR}/all.json?sha256={kernel.piplite_index_sha256}"],
-        "loadPyodideOptions": {
-            "packages": list(kernel.preload_packages),
-            "env": dict(sorted(kernel.env.items())),
-        },
+        "disablePyPIFallback": offline,
+        "kernels": [_kernel_entry(kernel) for kernel in kernels],
     }
     return {
         "jupyter-lite-schema-version": 0,
         "jupyter-config-data": {
             "appName": title,
-            "litePluginSettings": {KERNEL_PLUGIN_ID: plugin},
+            "defaultKernelName": default_kernel,
+            "disabledExtensions": [KERNEL_PLUGIN_ID],
+            "litePluginSettings": {KERNELS_PLUGIN_ID: plugin},
         },
     }
+
+
+def _kernel_entry(kernel: KernelSettings) -> dict[str, Any]:
+    folder = f"./{environment_dir(kernel.name)}"
+    entry: dict[str, Any] = {
+        "name": kernel.name,
+        "display_name": kernel.display_name,
+        "pipliteUrls": [f"{folder}/all.json?sha256={kernel.piplite_index_sha256}"],
+        "loadPyodideOptions": {
+            # the query string keeps browsers from using a cached lock of an earlier build
+            "lockFileURL": f"{folder}/pyodide-lock.json?sha256={kernel.lock_sha256}",
+            "packages": list(kernel.preload_packages),
+            "env": dict(sorted(kernel.env.items())),
+        },
+    }
+    if kernel.logo:
+        entry["logo"] = f"{folder}/{kernel.logo}"
+    return entry
 
 
 def jupyter_lite_build_config(
@@ -115,16 +150,17 @@ def jupyter_lite_build_config(
     content_dir: Path,
     app_dir: Path,
     kernel_extension: Path,
+    environments_extension: Path,
     source_maps: bool,
     source_date_epoch: int | None,
 ) -> dict[str, Any]:
-    """jupyter_lite_config.json: only the kernel extension, never whatever else is installed."""
+    """jupyter_lite_config.json: only the kernel extensions, never whatever else is installed."""
     config: dict[str, Any] = {
         "contents": [str(content_dir)],
         "output_dir": str(app_dir),
         "no_sourcemaps": not source_maps,
         "ignore_sys_prefix": ["federated_extensions"],
-        "federated_extensions": [str(kernel_extension)],
+        "federated_extensions": [str(kernel_extension), str(environments_extension)],
     }
     if source_date_epoch is not None:
         config["source_date_epoch"] = source_date_epoch
@@ -266,14 +302,22 @@ def site_size(site: Path) -> int:
     return sum(path.stat().st_size for path in site.rglob("*") if path.is_file())
 
 
+def site_urls(site_config: dict[str, Any]) -> list[str]:
+    """Every site-relative ("./") URL our extension's settings name, without query strings."""
+    plugin = site_config["jupyter-config-data"]["litePluginSettings"][KERNELS_PLUGIN_ID]
+    urls = [plugin["pyodideUrl"]]
+    for kernel in plugin["kernels"]:
+        urls += kernel["pipliteUrls"]
+        urls.append(kernel["loadPyodideOptions"]["lockFileURL"])
+        if "logo" in kernel:
+            urls.append(kernel["logo"])
+    return [url.split("?")[0] for url in urls if url.startswith("./")]
+
+
 def verify_site_config(site: Path) -> None:
     """Every URL the kernel settings name must exist in the site."""
     config = json.loads((site / JUPYTER_LITE_JSON).read_text(encoding="utf-8"))
-    plugin = config["jupyter-config-data"]["litePluginSettings"][KERNEL_PLUGIN_ID]
-    urls = [plugin["pyodideUrl"], *plugin.get("pipliteUrls", [])]
-    missing = [
-        url for url in urls if url.startswith("./") and not (site / url[2:].split("?")[0]).is_file()
-    ]
+    missing = [url for url in site_urls(config) if not (site / url[2:]).is_file()]
     if missing:
         raise LiteBuildError(
             f"the assembled site is incomplete: {', '.join(missing)} named in "

@@ -16,6 +16,14 @@ if ! command -v chromium >/dev/null 2>&1 && [ ! -x /usr/bin/chromium ]; then
     fi
 fi
 
+# the browser side (a JupyterLab extension in TypeScript) ships prebuilt inside the package
+if ! command -v npm >/dev/null 2>&1; then
+    echo "setup: npm (Node.js >= 20) is needed to build the JupyterLab extension in extension/" >&2
+    exit 1
+fi
+echo "setup: building the JupyterLab extension (extension/ -> lite_build/labextension/)"
+(cd extension && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build)
+
 echo "setup: installing lite-build (editable) with its test dependencies"
 python3 -m pip install -q --disable-pip-version-check -e ".[test]"
 

@@ -73,6 +73,17 @@ def serve_site() -> Iterator[Callable[..., Served]]:
         server.server_close()
 
 
+@pytest.fixture(scope="session")
+def default_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The repository's default distribution, built once per test session."""
+    from lite_build.build import build
+    from lite_build.config import load_config
+
+    output = tmp_path_factory.mktemp("default") / "site"
+    build(load_config(cwd=REPO, output=output))
+    return output
+
+
 @dataclass
 class Offline:
     """Requests seen by a browser context; anything not to 127.0.0.1 was aborted."""

@@ -80,21 +80,32 @@ def test_build_writes_a_complete_offline_site(project: Path) -> None:
     assert (site / "files" / "lesson.ipynb").is_file()
     assert (site / "files" / "data" / "cities.csv").is_file()
 
-    lock = json.loads((site / "static/pyodide/pyodide-lock.json").read_text())
+    config = json.loads((site / "jupyter-lite.json").read_text())["jupyter-config-data"]
+    settings = config["litePluginSettings"]["@lite-build/environments-extension:kernels"]
+    [kernel] = settings["kernels"]
+    env_dir = site / "static" / "environments" / kernel["name"]
+    lock = json.loads((env_dir / "pyodide-lock.json").read_text())
     packages = lock["packages"]
     assert {"attrs", "msgpack", "ipython", "jedi", "comm", "micropip"} <= set(packages)
     assert "pyemscripten_2026_0_wasm32" in packages["msgpack"]["file_name"]
     assert "pexpect" not in packages  # excluded by its emscripten marker
     assert lock["info"]["abi_version"] == "2026_0"
-    verify_lock(site / "static/pyodide/pyodide-lock.json")
+    verify_lock(env_dir / "pyodide-lock.json")
+    # each environment has its own lock and index; the wheels are shared
+    assert packages["attrs"]["file_name"].startswith("../../wheels/")
+    assert (env_dir / packages["attrs"]["file_name"]).resolve().is_file()
+    assert not (site / "static/pyodide/pyodide-lock.json").exists()
 
-    config = json.loads((site / "jupyter-lite.json").read_text())["jupyter-config-data"]
     assert config["appName"] == "Test Course"
     assert "<title>Test Course</title>" in (site / "lab" / "index.html").read_text()
-    kernel = config["litePluginSettings"]["@jupyterlite/pyodide-kernel-extension:kernel"]
-    assert kernel["pyodideUrl"] == "./static/pyodide/pyodide.mjs"
-    assert kernel["disablePyPIFallback"] is True
-    assert all(url.startswith("./") for url in kernel["pipliteUrls"])
+    # the stock single kernel is replaced by one kernel per environment
+    assert config["disabledExtensions"] == ["@jupyterlite/pyodide-kernel-extension:kernel"]
+    assert config["defaultKernelName"] == kernel["name"]
+    assert settings["pyodideUrl"] == "./static/pyodide/pyodide.mjs"
+    assert settings["disablePyPIFallback"] is True
+    assert all(url.startswith("./static/environments/") for url in kernel["pipliteUrls"])
+    lock_url = kernel["loadPyodideOptions"]["lockFileURL"]
+    assert lock_url.startswith(f"./static/environments/{kernel['name']}/pyodide-lock.json?")
 
     assert not list(site.rglob("*.map")), "source maps ship only when asked for"
     workers = list(
@@ -194,5 +205,5 @@ def test_the_output_can_be_moved_with_the_cli_flag(project: Path, tmp_path: Path
     elsewhere = tmp_path / "site"
     result = build(load_config(cwd=project, output=elsewhere))
     assert result.output == elsewhere
-    assert (elsewhere / "static" / "pyodide" / "pyodide-lock.json").is_file()
+    assert (elsewhere / "static" / "pyodide" / "pyodide.mjs").is_file()
     shutil.rmtree(elsewhere)

@@ -47,7 +47,7 @@ def test_importing_the_cli_has_no_side_effects() -> None:
 def test_help_lists_the_commands(tmp_path: Path) -> None:
     result = run("--help", cwd=tmp_path)
     assert result.returncode == 0
-    for command in ("build", "serve", "init"):
+    for command in ("build", "serve", "bundle", "init"):
         assert command in result.stdout
 
 
@@ -81,3 +81,19 @@ def test_init_creates_a_project_that_loads(tmp_path: Path, monkeypatch: pytest.M
     config = load_config(cwd=target)
     assert config.title == "My Course"
     assert (target / "content").is_dir()
+
+
+@pytest.mark.parametrize("command", ["build", "serve", "check", "embed", "lock"])
+def test_output_is_an_option_of_every_site_command(command: str) -> None:
+    from lite_build.cli import make_parser
+
+    args = make_parser().parse_args([command, "--output", "elsewhere"])
+    assert args.output == Path("elsewhere")
+
+
+def test_bundle_output_names_the_zip_and_leaves_the_site_where_configured() -> None:
+    from lite_build.cli import make_parser
+
+    args = make_parser().parse_args(["bundle", "--output", "course.zip"])
+    assert args.bundle == Path("course.zip")
+    assert args.output is None

@@ -50,6 +50,8 @@ def test_lite_build_toml_with_every_key(tmp_path: Path) -> None:
     write(tmp_path / "data.csv", "a,b\n")
     (tmp_path / "theme").mkdir()
     (tmp_path / "pyodide").mkdir()
+    write(tmp_path / "start.py", "import sys\n")
+    write(tmp_path / "sci.svg", "<svg/>")
     write(
         tmp_path / "lite-build.toml",
         """
@@ -59,6 +61,7 @@ overrides = "theme"
 output = "site"
 offline = false
 source-maps = true
+default-kernel = "base"
 
 [pyodide]
 version = "0.27.7"
@@ -69,9 +72,12 @@ name = "sci"
 display-name = "Science"
 packages = ["numpy>=2", "scikit-learn"]
 preload = ["Scikit_Learn"]
+startup = "start.py"
+logo = "sci.svg"
 
 [[environments]]
 name = "base"
+startup = "print('hello')"
 """,
     )
 
@@ -88,9 +94,23 @@ name = "base"
         source_maps=True,
         pyodide=PyodideSettings(version="0.27.7", path=tmp_path / "pyodide"),
         environments=(
-            Environment("sci", "Science", ("numpy>=2", "scikit-learn"), ("Scikit_Learn",)),
-            Environment("base", "Python (base)"),
+            Environment(
+                "sci",
+                "Science",
+                ("numpy>=2", "scikit-learn"),
+                ("Scikit_Learn",),
+                startup="import sys\n",
+                startup_origin="start.py",
+                logo=tmp_path / "sci.svg",
+            ),
+            Environment(
+                "base",
+                "Python (base)",
+                startup="print('hello')",
+                startup_origin="environments[1].startup",
+            ),
         ),
+        default_kernel="base",
     )
     assert config.work_dir == tmp_path / ".lite-build"
 
@@ -278,7 +298,8 @@ pakages = ["attrs"]
         'titel: unknown key; did you mean "title"?',
         'enviroments: unknown key; did you mean "environments"?',
         'colour: unknown key; valid keys are "title", "content", "overrides", "output", '
-        '"offline", "source-maps", "pyodide", "environments"',
+        '"offline", "source-maps", "isolated", "precache", "url", "wheels", "pyodide", '
+        '"environments", "default-kernel"',
         'pyodide.verison: unknown key; did you mean "version"?',
         'environments[0].display_name: unknown key; did you mean "display-name"?',
         'environments[0].pakages: unknown key; did you mean "packages"?',
@@ -565,16 +586,119 @@ def test_describe_options_lists_every_key_once() -> None:
         "output",
         "offline",
         "source-maps",
+        "isolated",
+        "precache",
+        "url",
+        "wheels",
         "pyodide",
         "environments",
+        "default-kernel",
         "pyodide.version",
         "pyodide.path",
+        "pyodide.distribution",
         "environments[].name",
         "environments[].display-name",
         "environments[].packages",
         "environments[].preload",
+        "environments[].startup",
+        "environments[].logo",
     ]
     assert len(rows) == len(OPTIONS)
     assert all(row.help for row in rows)
     assert rows[1].default == '["content"]'
-    assert rows[10].default == "(required)"
+    by_name = {row.name: row for row in rows}
+    assert by_name["environments[].name"].default == "(required)"
+
+
+# --- several environments (kernels) ------------------------------------------------------------
+
+
+def test_default_kernel_is_the_first_environment(tmp_path: Path) -> None:
+    write(
+        tmp_path / "lite-build.toml",
+        '[[environments]]\nname = "light"\n\n[[environments]]\nname = "data"\n',
+    )
+    assert load_config(cwd=tmp_path).default_kernel == "light"
+
+
+def test_default_kernel_naming_no_environment(tmp_path: Path) -> None:
+    problems = problems_of(
+        tmp_path,
+        'default-kernel = "pyhton"\n[[environments]]\nname = "python"\n'
+        '[[environments]]\nname = "data"\n',
+    )
+    assert problems == [
+        'default-kernel: "pyhton" names no environment; use one of "python", "data"'
+    ]
+
+
+def test_startup_file_and_logo_problems(tmp_path: Path) -> None:
+    (tmp_path / "folder.py").mkdir()
+    problems = problems_of(
+        tmp_path,
+        '[[environments]]\nname = "a"\nstartup = "missing.py"\nlogo = "logo.gif"\n'
+        '[[environments]]\nname = "b"\nstartup = "folder.py"\nlogo = "none.svg"\n',
+    )
+    assert problems == [
+        f'environments[0].startup: "missing.py" does not exist (looked for {tmp_path}/missing.py)',
+        'environments[0].logo: "logo.gif" is not an .svg or .png image',
+        'environments[1].startup: "folder.py" is a folder; give a .py file',
+        f'environments[1].logo: "none.svg" does not exist (looked for {tmp_path}/none.svg)',
+    ]
+
+
+def test_multi_line_startup_is_code_even_if_it_ends_in_py(tmp_path: Path) -> None:
+    write(
+        tmp_path / "lite-build.toml",
+        '[[environments]]\nname = "a"\nstartup = """\nimport x\nrun("y.py")"""\n',
+    )
+    environment = load_config(cwd=tmp_path).environments[0]
+    assert environment.startup == 'import x\nrun("y.py")'
+    assert environment.startup_origin == "environments[0].startup"
+
+
+# --- package sources (issue 4) ---------------------------------------------------------------
+
+
+def test_package_sources_are_read(tmp_path: Path) -> None:
+    (tmp_path / "vendor").mkdir()
+    (tmp_path / "vendor" / "tinylib-1.0-py3-none-any.whl").write_bytes(b"")
+    (tmp_path / "mylib").mkdir()
+    write(tmp_path / "mylib" / "pyproject.toml", '[project]\nname = "mylib"\n')
+    write(tmp_path / "requirements.txt", "attrs\n")
+    write(
+        tmp_path / "lite-build.toml",
+        'wheels = ["vendor"]\n[pyodide]\ndistribution = "https://cdn.example.org/pyodide/"\n'
+        '[[environments]]\nname = "py"\npackages = ["-r requirements.txt", "./mylib"]\n'
+        'preload = ["attrs", "mylib"]\n',
+    )
+
+    config = load_config(cwd=tmp_path)
+
+    assert config.wheels == (tmp_path / "vendor",)
+    assert config.pyodide.distribution == "https://cdn.example.org/pyodide/"
+    assert config.environments[0].packages == ("-r requirements.txt", "./mylib")
+
+
+def test_package_source_problems_are_reported_together(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    problems = problems_of(
+        tmp_path,
+        """
+wheels = ["empty", "missing.whl"]
+[pyodide]
+distribution = "ftp://example.org/pyodide"
+[[environments]]
+name = "py"
+packages = ["-r nope.txt", "./nolib"]
+""",
+    )
+    assert problems == [
+        'pyodide.distribution: "ftp://example.org/pyodide": only http and https addresses are '
+        "supported",
+        'wheels[0]: "empty" is a folder without .whl files',
+        f'wheels[1]: "missing.whl" does not exist (looked for {tmp_path / "missing.whl"})',
+        f'environments[0].packages: "-r nope.txt": cannot read {tmp_path / "nope.txt"}: No such '
+        "file or directory",
+        f'environments[0].packages: "./nolib" does not exist (looked for {tmp_path / "nolib"})',
+    ]

@@ -29,7 +29,6 @@ OVERRIDES = {
     "site": ROOT / "overrides" / "overrides.json",
     "init-template": ROOT / "lite_build" / "templates" / "project" / "overrides" / "overrides.json",
 }
-KERNELSPEC = {"name": "python", "display_name": "Python (Pyodide)", "language": "python"}
 INPUT_CELL_START = "name = input("
 #: modules every kernel has besides the standard library
 KERNEL_MODULES = {"IPython"}
@@ -47,10 +46,20 @@ def _code_cells(path: Path) -> list[nbformat.NotebookNode]:
     return [cell for cell in _read(path).cells if cell.cell_type == "code"]
 
 
-def _site_packages() -> set[str]:
+def _environments() -> list[dict[str, Any]]:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    environments = config["tool"]["lite-build"]["environments"]
-    return {package for environment in environments for package in environment["packages"]}
+    environments: list[dict[str, Any]] = config["tool"]["lite-build"]["environments"]
+    return environments
+
+
+def _packages_of(kernel: str) -> set[str]:
+    """What the notebook's own environment ships: another environment's packages are absent."""
+    return {
+        package
+        for environment in _environments()
+        if environment["name"] == kernel
+        for package in environment.get("packages", [])
+    }
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +88,11 @@ def test_notebook_is_valid_nbformat_4_5(path: Path) -> None:
     nbformat.validate(notebook)
     assert (notebook.nbformat, notebook.nbformat_minor) >= (4, 5)
     assert all(cell.get("id") for cell in notebook.cells)
-    assert notebook.metadata.kernelspec == KERNELSPEC
+    kernelspec = notebook.metadata.kernelspec
+    environments = {env["name"]: env for env in _environments()}
+    assert kernelspec.name in environments, "the notebook must open with one of the site's kernels"
+    assert kernelspec.display_name == environments[kernelspec.name]["display-name"]
+    assert kernelspec.language == "python"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
@@ -124,7 +137,8 @@ def test_exactly_one_cell_asks_for_input() -> None:
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
 def test_notebook_imports_only_what_the_site_ships(path: Path) -> None:
     """Offline, only the standard library, the kernel and the site's own packages exist."""
-    available = set(sys.stdlib_module_names) | KERNEL_MODULES | _site_packages()
+    kernel = _read(path).metadata.kernelspec.name
+    available = set(sys.stdlib_module_names) | KERNEL_MODULES | _packages_of(kernel)
     for cell in _code_cells(path):
         # IPython magics (``%pip``) are not Python syntax
         code = "\n".join(line for line in cell.source.splitlines() if not line.startswith("%"))

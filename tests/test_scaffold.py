@@ -51,6 +51,8 @@ def test_config_has_every_main_key(tmp_path: Path) -> None:
         "output": "_output",
         "offline": True,
         "source-maps": False,
+        "isolated": False,
+        "precache": True,
         "environments": [
             {
                 "name": "python",

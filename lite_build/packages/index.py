@@ -40,6 +40,12 @@ class IndexFile:
     requires_python: str | None = None
     yanked: bool = False
     size: int | None = None
+    #: where it comes from: "pypi" (the package index), "wheels", "project" or "pyodide"
+    source: str = "pypi"
+    #: the version, when the file name does not say it (a Pyodide shared library's .zip)
+    version: str | None = None
+    #: built for this very runtime (a Pyodide distribution's catalogue says so): tags unchecked
+    for_pyodide: bool = False
 
 
 class PackageIndex(Protocol):

@@ -23,27 +23,44 @@ from lite_build.packages.resolve import ResolvedPackage
 from lite_build.packages.wheel import wheel_imports, wheel_metadata
 
 
-def lock_entry(pkg: ResolvedPackage, wheel_path: Path, *, file_name: str) -> dict[str, Any]:
-    """The lock's entry for ``pkg``, whose wheel is at ``wheel_path`` and ships as ``file_name``."""
-    actual = sha256_of(wheel_path)
+def lock_entry(
+    pkg: ResolvedPackage,
+    wheel_path: Path | None,
+    *,
+    file_name: str,
+    fields: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The lock's entry for ``pkg``, whose file is at ``wheel_path`` and ships as ``file_name``.
+
+    ``fields`` (a Pyodide distribution's catalogue entry: imports, package_type, install_dir
+    ...) win over what is read from the file. ``wheel_path`` is None for a file that stays
+    remote (``file_name`` is then its URL and the catalogue's sha256 is trusted).
+    """
+    actual = pkg.sha256 if wheel_path is None else sha256_of(wheel_path)
     if actual != pkg.sha256:
         raise LiteBuildError(
-            f'"{pkg.name}" {pkg.version}: the wheel {wheel_path} does not match the sha256 the '
-            f"package index published (expected {pkg.sha256}, got {actual}); delete the file "
+            f'"{pkg.name}" {pkg.version}: the file {wheel_path} does not match the sha256 its '
+            f"source published (expected {pkg.sha256}, got {actual}); delete the file "
             "and build again"
         )
-    return {
+    entry: dict[str, Any] = {
         "name": pkg.name,
         "version": pkg.version,
         "file_name": file_name,
         "sha256": actual,
-        "imports": wheel_imports(wheel_path),
+        "imports": [],
         "depends": sorted(pkg.depends),
         "install_dir": "site",
         "package_type": "package",
         "unvendored_tests": False,
         "shared_library": False,
     }
+    if fields:
+        entry.update({key: value for key, value in fields.items() if key in entry})
+        entry["shared_library"] = entry["package_type"] == "shared_library"
+    elif wheel_path is not None:
+        entry["imports"] = wheel_imports(wheel_path)
+    return entry
 
 
 def make_lock(info: Mapping[str, Any], entries: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
@@ -80,6 +97,8 @@ def make_piplite_index(
     """
     index: dict[str, Any] = {}
     for package, path, url in entries_with_urls:
+        if not package.filename.endswith(".whl"):
+            continue  # a shared library: loaded by the lock, never installed by name
         releases = index.setdefault(canonicalize_name(package.name), {"releases": {}})["releases"]
         files = releases.setdefault(package.version, [])
         files.append(_piplite_file(path, package.filename, _relative_url(url)))
@@ -115,9 +134,13 @@ def _relative_url(url: str) -> str:
     return "./" + url
 
 
-def verify_lock(lock_path: Path, *, extra_names: Iterable[str] = ()) -> None:
+def verify_lock(
+    lock_path: Path, *, extra_names: Iterable[str] = (), allow_remote: bool = False
+) -> None:
     """Check what the browser will check: every dependency is in the lock, every file is there
-    and has the sha256 the lock says. Raises one error listing every problem."""
+    and has the sha256 the lock says. Raises one error listing every problem.
+
+    ``allow_remote`` accepts files given by URL (a site that is not offline)."""
     lock = _read_lock(lock_path)
     packages: Mapping[str, Any] = lock.get("packages") or {}
     known = set(packages) | {canonicalize_name(name) for name in extra_names}
@@ -125,7 +148,7 @@ def verify_lock(lock_path: Path, *, extra_names: Iterable[str] = ()) -> None:
     if not isinstance(lock.get("info"), dict) or not lock["info"].get("abi_version"):
         problems.append('the "info" block has no "abi_version"; Pyodide refuses such a lock')
     for key, entry in sorted(packages.items()):
-        problems += _entry_problems(key, entry, known, lock_path.parent)
+        problems += _entry_problems(key, entry, known, lock_path.parent, allow_remote)
     if problems:
         listed = "\n".join(f"  - {problem}" for problem in problems)
         raise LiteBuildError(
@@ -144,7 +167,9 @@ def _read_lock(lock_path: Path) -> dict[str, Any]:
     return lock
 
 
-def _entry_problems(key: str, entry: Any, known: set[str], folder: Path) -> list[str]:
+def _entry_problems(
+    key: str, entry: Any, known: set[str], folder: Path, allow_remote: bool = False
+) -> list[str]:
     if not isinstance(entry, dict):
         return [f'"{key}": its entry is not a table']
     problems = []
@@ -153,16 +178,20 @@ def _entry_problems(key: str, entry: Any, known: set[str], folder: Path) -> list
     for name in sorted(set(entry.get("depends") or [])):
         if canonicalize_name(name) not in known:
             problems.append(f'"{key}" depends on "{name}", which is not in the lock')
-    problems += _file_problems(key, entry, folder)
+    problems += _file_problems(key, entry, folder, allow_remote)
     return problems
 
 
-def _file_problems(key: str, entry: Mapping[str, Any], folder: Path) -> list[str]:
+def _file_problems(
+    key: str, entry: Mapping[str, Any], folder: Path, allow_remote: bool = False
+) -> list[str]:
     file_name = entry.get("file_name")
     expected = entry.get("sha256")
     if not file_name:
         return [f'"{key}": it has no file_name']
     if urlparse(str(file_name)).scheme:
+        if allow_remote and expected:
+            return []
         return [f'"{key}": its file is a URL ({file_name}); an offline site must ship the file']
     path = folder / str(file_name)
     if not path.is_file():

@@ -56,6 +56,8 @@ class ResolvedPackage:
     #: included), without the packages the kernel provides
     depends: tuple[str, ...]
     requested_extras: tuple[str, ...]
+    #: the source the file comes from (see :attr:`IndexFile.source`)
+    source: str = "pypi"
 
 
 @dataclass(frozen=True)
@@ -140,7 +142,7 @@ def group_releases(files: Iterable[IndexFile], platform: PyodidePlatform) -> dic
     """Group an index listing by version and pick the best usable wheel of each (pure)."""
     by_version: dict[Version, list[IndexFile]] = defaultdict(list)
     for file in files:
-        version = _file_version(file.filename)
+        version = Version(file.version) if file.version else _file_version(file.filename)
         if version is not None:
             by_version[version].append(file)
     return {version: _release(version, group, platform) for version, group in by_version.items()}
@@ -149,7 +151,12 @@ def group_releases(files: Iterable[IndexFile], platform: PyodidePlatform) -> dic
 def _release(version: Version, files: list[IndexFile], platform: PyodidePlatform) -> Release:
     ranked: list[tuple[int, IndexFile]] = []
     for file in files:
-        priority = platform.tag_priority(file.filename) if file.filename.endswith(".whl") else None
+        if file.for_pyodide:
+            priority: int | None = 0
+        elif file.filename.endswith(".whl"):
+            priority = platform.tag_priority(file.filename)
+        else:
+            priority = None
         if priority is not None:
             ranked.append((priority, file))
     ranked.sort(key=lambda item: (item[0], item[1].filename))
@@ -443,31 +450,38 @@ def _unavailable(
     subject = f'"{requirement.text}"' + _needed_by(parents)
     label = index_label(provider.index.url)
     releases = provider.releases(name)
+    subject += ": " + _other_sources(provider.index, name)
     if not releases:
-        return (
-            f"{subject}: not found on the package index ({provider.index.url}); check the spelling"
-        )
+        return f"{subject}not found on the package index ({provider.index.url}); check the spelling"
     matching = list(requirement.specifier.filter(releases))
     if not matching:
         newest = max(releases)
         return (
-            f'{subject}: no release of "{name}" on {label} matches "{requirement.text}" '
+            f'{subject}no release of "{name}" on {label} matches "{requirement.text}" '
             f"(the newest is {newest}); check the version numbers"
         )
     python_excluded = [version for version in matching if releases[version].python_excluded]
     if python_excluded:
         return (
-            f'{subject}: every release matching "{requirement.text}" that could run in Pyodide '
+            f'{subject}every release matching "{requirement.text}" that could run in Pyodide '
             f"needs a different Python than Pyodide's {provider.platform.python_version}; "
             "allow other versions"
         )
     if any(releases[version].wheel_if_yanked_allowed for version in matching):
         return (
-            f'{subject}: the releases matching "{requirement.text}" were withdrawn (yanked) by '
+            f'{subject}the releases matching "{requirement.text}" were withdrawn (yanked) by '
             "their authors; allow other versions, or pin one exactly "
             f'("{name}==X") to use it anyway'
         )
-    return f"{subject}: " + _no_pyodide_build(requirement, provider)
+    return subject + _no_pyodide_build(requirement, provider)
+
+
+def _other_sources(index: PackageIndex, name: str) -> str:
+    """"not in the local wheels; no Pyodide distribution configured; " for a layered index."""
+    other_sources = getattr(index, "other_sources", None)
+    if other_sources is None:
+        return ""
+    return "".join(f"{reason}; " for reason in other_sources(name))
 
 
 def _no_pyodide_build(requirement: Requirement, provider: PyodideProvider) -> str:
@@ -483,7 +497,10 @@ def _no_pyodide_build(requirement: Requirement, provider: PyodideProvider) -> st
         return f"{message}; versions with one: {shown}; allow one of those"
     message += "; pure-Python packages and packages with Pyodide wheels on PyPI work; "
     if name in provider.preferred:
-        return message + f"{name} needs a full Pyodide distribution (a later lite-build feature)"
+        return message + (
+            f"{name} needs a full Pyodide distribution: set [pyodide] distribution = to a "
+            "Pyodide release folder, .tar.bz2 file or base URL that has it"
+        )
     return message + f"{name} would need a Pyodide build published by its authors"
 
 
@@ -563,6 +580,7 @@ def _resolved_packages(
                 size=base.file.size,
                 depends=tuple(sorted(depends)),
                 requested_extras=tuple(sorted(entry.extras)),
+                source=base.file.source,
             )
         )
     return packages

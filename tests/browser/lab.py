@@ -68,8 +68,10 @@ def run_notebook(
     return outputs_text(page)
 
 
-def run_in_repl(page: Any, base_url: str, code: str, expected: str) -> str:
-    page.goto(f"{base_url}repl/index.html?kernel=python&code={quote(code)}")
+def run_in_repl(
+    page: Any, base_url: str, code: str, expected: str, *, kernel: str = "python"
+) -> str:
+    page.goto(f"{base_url}repl/index.html?kernel={quote(kernel)}&code={quote(code)}")
     page.wait_for_function(
         """(expected) => [...document.querySelectorAll('.jp-CodeConsole .jp-OutputArea-output')]
              .some(node => node.innerText.includes(expected))""",

@@ -8,8 +8,6 @@ from typing import Any
 
 import pytest
 
-from lite_build.build import build
-from lite_build.config import load_config
 from tests.browser import lab
 from tests.conftest import REPO, Offline, Served
 
@@ -23,13 +21,6 @@ NOTEBOOKS = {
     "04-packages.ipynb": None,
     "05-rich-output.ipynb": None,
 }
-
-
-@pytest.fixture(scope="module")
-def default_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    output = tmp_path_factory.mktemp("default") / "site"
-    build(load_config(cwd=REPO, output=output))
-    return output
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +77,7 @@ def test_pip_install_of_a_shipped_package_stays_offline(
 ) -> None:
     page, record = offline_page
     code = "%pip install attrs\nimport attrs\nprint('PIP', attrs.__version__)"
-    lab.run_in_repl(page, site_url, code, "PIP ")
+    lab.run_in_repl(page, site_url, code, "PIP ", kernel="packages")
     assert record.external == []
 
 

@@ -74,7 +74,7 @@ def test_lock_entry_hash_mismatch(make_wheel: MakeWheel) -> None:
     with pytest.raises(LiteBuildError) as caught:
         lock_entry(package, wheel, file_name=wheel.name)
     assert str(caught.value) == (
-        f'"attrs" 26.1.0: the wheel {wheel} does not match the sha256 the package index '
+        f'"attrs" 26.1.0: the file {wheel} does not match the sha256 its source '
         f"published (expected {'0' * 64}, got {sha256(wheel)}); delete the file and build again"
     )
 

@@ -264,7 +264,8 @@ def test_error_no_pyodide_build_of_a_pyodide_package(
     assert message(["numpy"], pyodide, index, preferred={"numpy": "2.4.6"}) == (
         f'"numpy": PyPI has no Pyodide build ({NO_BUILD}) of any version matching "numpy"; '
         "pure-Python packages and packages with Pyodide wheels on PyPI work; "
-        "numpy needs a full Pyodide distribution (a later lite-build feature)"
+        "numpy needs a full Pyodide distribution: set [pyodide] distribution = to a "
+        "Pyodide release folder, .tar.bz2 file or base URL that has it"
     )
 
 
@@ -301,8 +302,8 @@ def test_error_names_the_package_that_needs_it(pyodide: PyodidePlatform, index: 
     assert message(["seaborn"], pyodide, index, preferred={"numpy": "2.4.6"}) == (
         f'"numpy" (needed by "seaborn" 0.12 to 0.13): PyPI has no Pyodide build ({NO_BUILD}) '
         'of any version matching "numpy"; pure-Python packages and packages with Pyodide '
-        "wheels on PyPI work; numpy needs a full Pyodide distribution (a later lite-build "
-        "feature)"
+        "wheels on PyPI work; numpy needs a full Pyodide distribution: set [pyodide] "
+        "distribution = to a Pyodide release folder, .tar.bz2 file or base URL that has it"
     )
 
 
@@ -444,5 +445,6 @@ def test_pypi_numpy_has_no_pyodide_build(pyodide: PyodidePlatform, pypi: Any) ->
     assert str(caught.value) == (
         f'"numpy": PyPI has no Pyodide build ({NO_BUILD}) of any version matching "numpy"; '
         "pure-Python packages and packages with Pyodide wheels on PyPI work; "
-        "numpy needs a full Pyodide distribution (a later lite-build feature)"
+        "numpy needs a full Pyodide distribution: set [pyodide] distribution = to a "
+        "Pyodide release folder, .tar.bz2 file or base URL that has it"
     )

@@ -1,0 +1,81 @@
+"""Pre-compressed siblings of large text assets, and the size report of a site.
+
+Hosts that serve ``name.gz`` for ``name`` when the browser accepts gzip (nginx
+``gzip_static``, ``lite-build serve``, the bundle's ``start.py``) then send a fraction of the bytes;
+hosts that do not simply ignore the extra files.
+"""
+
+from __future__ import annotations
+
+import gzip
+from dataclasses import dataclass
+from pathlib import Path
+
+from lite_build.precache import precached_files
+
+#: worth compressing: text, and WebAssembly (the runtime shrinks to about a third)
+COMPRESSIBLE_SUFFIXES = frozenset(
+    {
+        ".js",
+        ".mjs",
+        ".css",
+        ".html",
+        ".json",
+        ".ipynb",
+        ".svg",
+        ".txt",
+        ".md",
+        ".py",
+        ".csv",
+        ".map",
+        ".wasm",
+        ".webmanifest",
+    }
+)
+#: smaller files gain little and cost a request header anyway
+MIN_SIZE = 1024
+#: a sibling must save at least this share of the bytes to be kept
+MIN_SAVING = 0.1
+
+
+def compress_site(site: Path) -> list[Path]:
+    """Write a ``.gz`` next to each large compressible file of ``site``; the files written.
+
+    Deterministic: no name or time in the gzip header, so the same site gives the same bytes.
+    """
+    written = []
+    for path in sorted(site.rglob("*")):
+        if not path.is_file() or path.suffix.lower() not in COMPRESSIBLE_SUFFIXES:
+            continue
+        data = path.read_bytes()
+        if len(data) < MIN_SIZE:
+            continue
+        packed = gzip.compress(data, compresslevel=9, mtime=0)
+        if len(packed) <= len(data) * (1 - MIN_SAVING):
+            target = path.with_name(path.name + ".gz")
+            target.write_bytes(packed)
+            written.append(target)
+    return written
+
+
+@dataclass(frozen=True)
+class SizeReport:
+    #: bytes on disk, compressed siblings included
+    total: int
+    #: what a first visit transfers to fill the offline cache, using .gz siblings where present
+    first_visit: int
+    #: (site path, bytes) of the largest files, largest first
+    largest: tuple[tuple[str, int], ...]
+
+
+def size_report(site: Path, *, largest: int = 5) -> SizeReport:
+    total = sum(path.stat().st_size for path in site.rglob("*") if path.is_file())
+    sizes = []
+    first_visit = 0
+    for path in precached_files(site):
+        size = path.stat().st_size
+        compressed = path.with_name(path.name + ".gz")
+        first_visit += min(size, compressed.stat().st_size) if compressed.is_file() else size
+        sizes.append((path.relative_to(site).as_posix(), size))
+    sizes.sort(key=lambda item: (-item[1], item[0]))
+    return SizeReport(total=total, first_visit=first_visit, largest=tuple(sizes[:largest]))

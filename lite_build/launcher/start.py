@@ -1,0 +1,251 @@
+#!/usr/bin/env python3
+"""Start this course site: serve the ``site`` folder next to this file on this computer only
+(127.0.0.1) and open it in the default browser.
+
+Needs nothing but Python 3 (standard library only). Writes nothing anywhere, so it runs from a
+read-only USB stick. Browsers refuse to run the site from ``file://``; this is the small web
+server they need.
+
+    python3 start.py [--port N] [--no-browser]
+
+The port is the same every time (derived from the site's title), because the browser keeps the
+students' notebooks per address: another port would show an empty file browser.
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import json
+import os
+import sys
+import threading
+import urllib.request
+import webbrowser
+import zlib
+from collections.abc import Sequence
+from http import HTTPStatus
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, BinaryIO
+from urllib.parse import urlsplit, urlunsplit
+
+sys.dont_write_bytecode = True  # never write __pycache__ next to this file
+
+HOST = "127.0.0.1"
+SITE_FOLDER = "site"
+#: the preferred port is picked from this range by the site's title
+PORT_BASE = 8100
+PORT_SPAN = 800
+MEDIA_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".htm": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".mjs": "text/javascript; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
+    ".md": "text/markdown; charset=utf-8",
+    ".py": "text/x-python; charset=utf-8",
+    ".csv": "text/csv; charset=utf-8",
+    ".json": "application/json",
+    ".map": "application/json",
+    ".ipynb": "application/json",
+    ".webmanifest": "application/manifest+json",
+    ".wasm": "application/wasm",
+    ".whl": "application/zip",
+    ".zip": "application/zip",
+    ".gz": "application/gzip",
+    ".tar": "application/x-tar",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+    ".ico": "image/vnd.microsoft.icon",
+    ".woff": "font/woff",
+    ".woff2": "font/woff2",
+    ".ttf": "font/ttf",
+    ".otf": "font/otf",
+    ".eot": "application/vnd.ms-fontobject",
+}
+DEFAULT_MEDIA_TYPE = "application/octet-stream"
+#: headers of the site's ``_headers`` file this server honours (cross-origin isolation)
+HONOURED_HEADERS = (
+    "cross-origin-opener-policy",
+    "cross-origin-embedder-policy",
+    "cross-origin-resource-policy",
+)
+
+
+def media_type(name: str) -> str:
+    return MEDIA_TYPES.get(os.path.splitext(name)[1].lower(), DEFAULT_MEDIA_TYPE)
+
+
+def preferred_port(title: str) -> int:
+    """The port this site always asks for first: the same for the same title, and different
+    courses on one computer usually get different ports (so their notebooks stay apart)."""
+    return PORT_BASE + zlib.crc32(title.encode("utf-8")) % PORT_SPAN
+
+
+def site_title(site: Path) -> str:
+    try:
+        manifest = json.loads((site / "lite-build.json").read_text(encoding="utf-8"))
+        return str(manifest.get("title") or "")
+    except (OSError, ValueError, AttributeError):
+        return ""
+
+
+def site_headers(headers_text: str) -> list[tuple[str, str]]:
+    """The headers the ``/*`` rule of a ``_headers`` file gives that this server honours."""
+    found = []
+    applies = False
+    for line in headers_text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if not line[:1].isspace():
+            applies = line.strip() == "/*"
+            continue
+        name, sep, value = line.strip().partition(":")
+        if applies and sep and name.strip().lower() in HONOURED_HEADERS:
+            found.append((name.strip(), value.strip()))
+    return found
+
+
+def accepts_gzip(accept_encoding: str) -> bool:
+    for item in accept_encoding.split(","):
+        coding, _, params = item.partition(";")
+        if coding.strip().lower() in ("gzip", "*"):
+            quality = params.strip()
+            quality = quality[2:] if quality.startswith("q=") else quality
+            try:
+                return not quality.strip() or float(quality) > 0
+            except ValueError:
+                return False
+    return False
+
+
+class Handler(SimpleHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: a site is many small files
+    timeout = 30
+    extra_headers: Sequence[tuple[str, str]] = ()
+
+    def send_head(self) -> BinaryIO | None:
+        path = Path(self.translate_path(self.path))
+        if path.is_dir():
+            url = urlsplit(self.path)
+            if not url.path.endswith("/"):
+                self.send_response(HTTPStatus.MOVED_PERMANENTLY)
+                self.send_header("Location", urlunsplit(url._replace(path=url.path + "/")))
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return None
+            path = path / "index.html"
+        if not path.is_file():
+            self.send_error(HTTPStatus.NOT_FOUND, "File not found")
+            return None
+        headers = {"Content-Type": media_type(path.name)}
+        compressed = path.with_name(path.name + ".gz")
+        if compressed.is_file():
+            headers["Vary"] = "Accept-Encoding"
+            if accepts_gzip(self.headers.get("Accept-Encoding", "")):
+                path = compressed
+                headers["Content-Encoding"] = "gzip"
+        try:
+            stream = path.open("rb")
+        except OSError:
+            self.send_error(HTTPStatus.NOT_FOUND, "File not found")
+            return None
+        self.send_response(HTTPStatus.OK)
+        headers["Content-Length"] = str(os.fstat(stream.fileno()).st_size)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        return stream
+
+    def list_directory(self, path: Any) -> None:
+        self.send_error(HTTPStatus.NOT_FOUND, "File not found")
+
+    def end_headers(self) -> None:
+        self.send_header("Cache-Control", "no-cache")
+        for name, value in self.extra_headers:
+            self.send_header(name, value)
+        super().end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # quiet: a classroom terminal shows only the address
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a browser closing a connection mid-transfer
+
+
+def make_server(site: Path, port: int) -> Server:
+    headers_file = site / "_headers"
+    extra = site_headers(headers_file.read_text(encoding="utf-8")) if headers_file.is_file() else []
+    handler = type("SiteHandler", (Handler,), {"extra_headers": tuple(extra)})
+
+    def factory(*args: Any, **kwargs: Any) -> Handler:
+        return handler(*args, directory=str(site), **kwargs)  # type: ignore[no-any-return]
+
+    return Server((HOST, port), factory)
+
+
+def already_serving(site: Path, port: int) -> bool:
+    """Whether this same site already answers on ``port`` (started twice)."""
+    try:
+        with urllib.request.urlopen(f"http://{HOST}:{port}/lite-build.json", timeout=2) as reply:
+            return bool(reply.read() == (site / "lite-build.json").read_bytes())
+    except (OSError, ValueError):
+        return False
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Serve this course site and open it.")
+    parser.add_argument("--port", type=int, help="port to use (default: this site's own port)")
+    parser.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    args = parser.parse_args(argv)
+    site = Path(__file__).resolve().parent / SITE_FOLDER
+    if not (site / "index.html").is_file():
+        print(f"error: no site in {site}; keep start.py next to its 'site' folder", file=sys.stderr)
+        return 1
+    preferred = args.port if args.port is not None else preferred_port(site_title(site))
+    try:
+        server = make_server(site, preferred)
+    except OSError as error:
+        if error.errno not in (errno.EADDRINUSE, errno.EACCES, getattr(errno, "WSAEADDRINUSE", -1)):
+            raise
+        url = f"http://{HOST}:{preferred}/"
+        if already_serving(site, preferred):
+            print(f"This site is already running at {url}")
+            if not args.no_browser:
+                webbrowser.open(url)
+            return 0
+        if args.port is not None:
+            print(f"error: port {preferred} is in use; choose another with --port", file=sys.stderr)
+            return 1
+        server = make_server(site, 0)
+        print(
+            f"Port {preferred} is in use, so this time the site runs on port "
+            f"{server.server_address[1]}. Work saved in the browser belongs to the address: "
+            f"close the other program and start again to see earlier work."
+        )
+    url = f"http://{HOST}:{server.server_address[1]}/"
+    print(f"Serving the course at {url}")
+    print("Keep this window open while you work; press Ctrl+C to stop.", flush=True)
+    if not args.no_browser:
+        threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("Stopped.")
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

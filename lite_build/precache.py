@@ -1,0 +1,135 @@
+"""Offline after the first visit: a precache service worker generated for each build.
+
+JupyterLite ships its own ``service-worker.js`` (stdin for ``input()``, drive sync); a scope has
+one worker, so lite-build extends that worker instead of registering another: one
+``importScripts`` line at its top loads ``lite-build-sw.js``, whose fetch listener answers the
+site's own files from a cache and lets every other request fall through to JupyterLite's.
+
+The list of files and the cache's name come from the build: the name is a hash of every
+file's content, so a rebuild that changes anything gets a new cache (and a new worker, because
+the ``importScripts`` line carries the hash), and the old cache is dropped once the new one is
+complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+
+from lite_build.errors import LiteBuildError
+
+SERVICE_WORKER = "service-worker.js"
+PRECACHE_WORKER = "lite-build-sw.js"
+CACHE_PREFIX = "lite-build-precache-"
+#: never precached: the workers themselves (browsers fetch them directly), host configuration,
+#: compressed siblings (the browser asks for the plain name) and source maps (developer tools)
+EXCLUDED_NAMES = frozenset({SERVICE_WORKER, PRECACHE_WORKER, "_headers", ".nojekyll"})
+EXCLUDED_SUFFIXES = (".gz", ".br", ".map")
+
+
+@dataclass(frozen=True)
+class Precache:
+    version: str
+    files: tuple[str, ...]
+    size: int
+
+    @property
+    def cache_name(self) -> str:
+        return CACHE_PREFIX + self.version
+
+
+def precached_files(site: Path) -> list[Path]:
+    """The files of ``site`` a visitor's browser keeps for offline use, in a stable order."""
+    return [
+        path
+        for path in sorted(site.rglob("*"))
+        if path.is_file()
+        and path.name not in EXCLUDED_NAMES
+        and not path.name.endswith(EXCLUDED_SUFFIXES)
+    ]
+
+
+def plan_precache(site: Path) -> Precache:
+    """The precache list of ``site`` and its version: a hash of every listed file's content."""
+    digest = hashlib.sha256()
+    names = []
+    size = 0
+    for path in precached_files(site):
+        name = path.relative_to(site).as_posix()
+        data = path.read_bytes()
+        digest.update(f"{name}\0{hashlib.sha256(data).hexdigest()}\n".encode())
+        names.append(name)
+        size += len(data)
+    return Precache(version=digest.hexdigest()[:16], files=tuple(names), size=size)
+
+
+def worker_script(precache: Precache) -> str:
+    """The text of ``lite-build-sw.js`` for ``precache``."""
+    template = files("lite_build").joinpath("templates/precache-worker.js").read_text("utf-8")
+    data = json.dumps(
+        {"version": precache.version, "files": list(precache.files)},
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return f"self.LITE_BUILD_PRECACHE = {data};\n{template}"
+
+
+def import_line(precache: Precache) -> str:
+    # the hash in the URL changes service-worker.js itself, so browsers always see the update
+    return f'importScripts("{PRECACHE_WORKER}?v={precache.version}");\n'
+
+
+def install_precache(site: Path) -> Precache:
+    """Write ``lite-build-sw.js`` and load it first in JupyterLite's ``service-worker.js``."""
+    worker = site / SERVICE_WORKER
+    if not worker.is_file():
+        raise LiteBuildError(
+            f"{SERVICE_WORKER} is missing from the JupyterLite app, so the site cannot be "
+            "precached for offline use; set `precache = false` or reinstall jupyterlite-core"
+        )
+    precache = plan_precache(site)
+    (site / PRECACHE_WORKER).write_text(worker_script(precache), encoding="utf-8")
+    text = worker.read_text(encoding="utf-8")
+    # after the "use strict" prologue (it must stay first), before JupyterLite's listeners
+    prologue = re.match(r"""\s*(["'])use strict\1;?\s*""", text)
+    head = prologue.group(0) if prologue else ""
+    worker.write_text(head + import_line(precache) + text[len(head) :], encoding="utf-8")
+    keep_worker_registered(site)
+    return precache
+
+
+#: JupyterLite 0.8 unregisters every service worker on each page load that finds one (it stores
+#: the broadcast channel's name where it means its own version, and also unregisters when no
+#: version is stored yet). Offline, registering again fails and the next reload finds no worker
+#: at all. Fixed: store the version, unregister only when a stored version differs.
+_VERSION_MARKER = re.compile(
+    r'(console\.info\("All existing service workers have been unregistered\."\)\}'
+    r"localStorage\.setItem\(\w+,)(\w+)\)"
+)
+_APP_VERSION = re.compile(r'(\w+)=\w+\.PageConfig\.getOption\("appVersion"\)')
+_UNREGISTER_TEST = re.compile(r"if\((\w+)&&\1!==(\w+)\|\|!\1\)")
+
+
+def keep_worker_registered(site: Path) -> list[Path]:
+    """Fix JupyterLite's worker version check in the app bundles that carry it; the patched files.
+
+    A bundle whose code does not look as expected (another JupyterLite version) is left alone.
+    """
+    patched = []
+    for script in sorted((site / "build").glob("*.js")):
+        text = script.read_text(encoding="utf-8")
+        if "_unregisterOldServiceWorkers" not in text:
+            continue
+        marker = _VERSION_MARKER.findall(text)
+        version = _APP_VERSION.findall(text)
+        test = _UNREGISTER_TEST.findall(text)
+        if len(marker) == 1 and len(version) == 1 and len(test) == 1 and test[0][1] == version[0]:
+            fixed = _VERSION_MARKER.sub(rf"\g<1>{version[0]})", text)
+            fixed = _UNREGISTER_TEST.sub(lambda m: f"if({m[1]}&&{m[1]}!=={m[2]})", fixed)
+            script.write_text(fixed, encoding="utf-8")
+            patched.append(script)
+    return patched

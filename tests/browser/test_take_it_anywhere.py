@@ -1,0 +1,208 @@
+"""Take it anywhere: the bundle on a read-only stick, a sub-path host, offline after one visit."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+
+from lite_build.build import build
+from lite_build.bundle import make_bundle
+from lite_build.config import load_config
+from lite_build.precache import CACHE_PREFIX, PRECACHE_WORKER
+from lite_build.serve import make_server
+from tests.browser import lab
+from tests.conftest import Offline
+from tests.test_bundle import system_python
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
+
+SUB_PATH = "course/2026/site/"
+
+
+def write_project(root: Path, greeting: str) -> None:
+    (root / "lessons").mkdir(parents=True, exist_ok=True)
+    (root / "lite-build.toml").write_text('title = "Anywhere"\ncontent = ["lessons"]\n')
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(f"print({greeting!r})")]
+    nbformat.write(notebook, root / "lessons" / "hello.ipynb")
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("anywhere")
+    write_project(root, "HELLO one")
+    build(load_config(cwd=root))
+    return root
+
+
+def precache_of(site: Path) -> tuple[str, int]:
+    text = (site / PRECACHE_WORKER).read_text().split("\n", 1)[0]
+    data = json.loads(text.removeprefix("self.LITE_BUILD_PRECACHE = ").removesuffix(";"))
+    return CACHE_PREFIX + data["version"], len(data["files"])
+
+
+#: listens for the precache worker's answers; asks again until this build's cache is complete
+ASK_FOR_PRECACHE = """(version) => {
+    const workers = navigator.serviceWorker;
+    window.liteBuildPrecache = null;
+    const ask = () =>
+        workers.controller && workers.controller.postMessage({type: 'lite-build-precache'});
+    workers.addEventListener('message', (event) => {
+        const state = event.data;
+        if (!state || state.type !== 'lite-build-precache') return;
+        window.liteBuildPrecacheLast = state;
+        if (state.version === version && state.complete) window.liteBuildPrecache = state;
+        else setTimeout(ask, 500);  // an older build's worker, or the filling was interrupted
+    });
+    workers.addEventListener('controllerchange', ask);
+    workers.ready.then(ask);
+}"""
+
+
+WORKER_STATE = """async () => {
+    const registration = await navigator.serviceWorker.getRegistration();
+    const script = (worker) => worker && `${worker.scriptURL} ${worker.state}`;
+    return {
+        last: window.liteBuildPrecacheLast,
+        controller: script(navigator.serviceWorker.controller),
+        active: script(registration && registration.active),
+        waiting: script(registration && registration.waiting),
+        installing: script(registration && registration.installing),
+        caches: await caches.keys(),
+    };
+}"""
+
+
+def wait_for_precache(page: Any, site: Path) -> str:
+    """Wait until the worker reports this build's cache complete; check it is the only one."""
+    name, count = precache_of(site)
+    page.evaluate(ASK_FOR_PRECACHE, name.removeprefix(CACHE_PREFIX))
+    try:
+        state = page.wait_for_function(
+            "() => window.liteBuildPrecache", timeout=lab.KERNEL_TIMEOUT_MS
+        )
+    except Exception as error:
+        seen = page.evaluate(WORKER_STATE)
+        raise AssertionError(f"no complete precache {name} ({count} files); saw {seen}") from error
+    assert state.json_value()["cached"] == count
+    # page.evaluate awaits promises (wait_for_function would take a pending promise as truthy)
+    caches = page.evaluate(
+        """async () => {
+            const names = (await caches.keys()).filter(n => n.startsWith('lite-build-precache-'));
+            const count = async (n) => (await (await caches.open(n)).keys()).length;
+            return Promise.all(names.map(async (n) => [n, await count(n)]));
+        }"""
+    )
+    assert caches == [[name, count]]
+    return name
+
+
+def fetch_text(page: Any, path: str) -> str:
+    """``path`` (relative to the page) as the page's own fetch sees it: through the worker."""
+    text: str = page.evaluate("async (path) => (await fetch(path)).text()", path)
+    return text
+
+
+@pytest.fixture
+def sub_path_server(project: Path, tmp_path: Path) -> Iterator[str]:
+    """The site mounted at /course/2026/site/ of a plain static server."""
+    mount = tmp_path / "www" / SUB_PATH.rstrip("/")
+    mount.parent.mkdir(parents=True)
+    mount.symlink_to(project / "_output", target_is_directory=True)
+    server = make_server(tmp_path / "www", port=0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"{server.url}{SUB_PATH}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_bundle_runs_from_a_read_only_folder_with_a_plain_python(
+    project: Path, tmp_path: Path, offline_page: tuple[Any, Offline]
+) -> None:
+    bundle = make_bundle(project / "_output", tmp_path / "anywhere.zip")
+    stick = tmp_path / "stick"
+    with zipfile.ZipFile(bundle.path) as archive:
+        archive.extractall(stick)
+    subprocess.run(["chmod", "-R", "a-w", str(stick)], check=True)
+    process = subprocess.Popen(
+        [*system_python(), "start.py", "--no-browser", "--port", "0"],
+        cwd=stick,
+        env={},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().split(" at ")[1].strip()
+        page, record = offline_page
+        lab.run_in_repl(page, url, "print('FROM', 6 * 7)", "FROM 42")
+        assert record.external == []
+    finally:
+        process.send_signal(2)
+        process.communicate(timeout=30)
+        subprocess.run(["chmod", "-R", "u+w", str(stick)], check=True)
+    assert process.returncode == 0
+
+
+def test_under_a_sub_path_it_works_then_keeps_working_offline_and_a_rebuild_replaces_the_cache(
+    project: Path, sub_path_server: str, offline_page: tuple[Any, Offline]
+) -> None:
+    page, record = offline_page
+    site = project / "_output"
+    lab.run_in_repl(page, sub_path_server, "print('ONLINE', 1 + 1)", "ONLINE 2")
+    assert page.url.startswith(sub_path_server)
+    first = wait_for_precache(page, site)
+
+    page.context.set_offline(True)
+    # twice: the worker must stay registered across offline loads
+    lab.run_in_repl(page, sub_path_server, "print('OFFLINE', 2 + 2)", "OFFLINE 4")
+    outputs = lab.run_notebook(page, sub_path_server, "hello.ipynb", "HELLO one")
+    assert "HELLO one" in outputs
+    page.context.set_offline(False)
+
+    write_project(project, "HELLO two")
+    build(load_config(cwd=project))
+    page.goto(f"{sub_path_server}repl/index.html")
+    second = wait_for_precache(page, site)
+    assert second != first
+
+    page.context.set_offline(True)
+    assert "HELLO two" in fetch_text(page, "../files/hello.ipynb")
+    assert record.external == []
+
+
+def test_with_precache_off_only_jupyterlites_own_worker_runs(
+    tmp_path: Path, serve_site: Any, offline_page: tuple[Any, Offline]
+) -> None:
+    write_project(tmp_path, "HELLO plain")
+    with (tmp_path / "lite-build.toml").open("a") as config:
+        config.write("precache = false\n")
+    site = build(load_config(cwd=tmp_path)).output
+    assert not (site / PRECACHE_WORKER).exists()
+    assert "lite-build" not in (site / "service-worker.js").read_text()
+
+    page, record = offline_page
+    url = serve_site(site).url
+    lab.run_in_repl(page, url, "print('PLAIN', 3 * 3)", "PLAIN 9")
+    worker, workers, caches = page.evaluate(
+        """async () => {
+            const registration = await navigator.serviceWorker.ready;
+            await fetch('../jupyter-lite.json');  // a request the precache would answer
+            const script = registration.active.scriptURL;
+            const text = await (await fetch(script)).text();
+            return [script, text.includes('importScripts'), await caches.keys()];
+        }"""
+    )
+    assert worker == f"{url}service-worker.js?enableCache=false"
+    assert workers is False
+    assert not [name for name in caches if name.startswith(CACHE_PREFIX)]
+    assert not [seen for seen in record.local if PRECACHE_WORKER in seen]
+    assert record.external == []

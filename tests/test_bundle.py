@@ -1,0 +1,162 @@
+"""The bundle zip and its launcher, start.py (no browser; a tiny fake site)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import urllib.request
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lite_build.bundle import default_bundle_path, launcher, make_bundle
+from lite_build.errors import LiteBuildError
+from lite_build.serve import MEDIA_TYPES
+
+start = launcher()
+
+
+def system_python() -> list[str]:
+    """A plain Python 3 outside the project's environment, isolated from it (-I, empty env)."""
+    if Path("/usr/bin/python3").exists():
+        return ["/usr/bin/python3", "-I"]
+    return [shutil.which("python3") or sys.executable, "-I"]
+
+
+def make_site(root: Path) -> Path:
+    root.mkdir(parents=True)
+    (root / "index.html").write_text("<html>home</html>")
+    (root / "lite-build.json").write_text(json.dumps({"title": "Cities"}))
+    (root / "app.js").write_text("var x = 1;\n" * 500)
+    (root / "app.js.gz").write_bytes(gzip.compress((root / "app.js").read_bytes(), mtime=0))
+    (root / "pyodide.asm.wasm").write_bytes(b"\0asm")
+    (root / "lab").mkdir()
+    (root / "lab" / "index.html").write_text("<html>lab</html>")
+    (root / "_headers").write_text("/*\n  Cache-Control: no-cache\n")
+    return root
+
+
+def test_the_preferred_port_is_stable_per_title_and_in_range() -> None:
+    assert start.preferred_port("Cities") == start.preferred_port("Cities")
+    assert start.preferred_port("Cities") != start.preferred_port("Rivers")
+    assert all(8100 <= start.preferred_port(t) < 8900 for t in ("", "a", "Cities", "é"))
+
+
+def test_the_launcher_knows_the_same_media_types_as_lite_build_serve() -> None:
+    assert start.MEDIA_TYPES == MEDIA_TYPES
+    assert start.media_type("x/pyodide.asm.WASM") == "application/wasm"
+
+
+def test_the_launcher_honours_isolation_headers_of_the_catch_all_rule_only() -> None:
+    text = (
+        "# comment\n/*\n  Cache-Control: no-cache\n  Cross-Origin-Opener-Policy: same-origin\n"
+        "  Cross-Origin-Embedder-Policy: require-corp\n/files/*\n"
+        "  Cross-Origin-Resource-Policy: cross-origin\n"
+    )
+    assert start.site_headers(text) == [
+        ("Cross-Origin-Opener-Policy", "same-origin"),
+        ("Cross-Origin-Embedder-Policy", "require-corp"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("header", "accepted"),
+    [("gzip, br", True), ("br;q=1, gzip;q=0", False), ("*", True), ("identity", False)],
+)
+def test_the_launcher_reads_accept_encoding(header: str, accepted: bool) -> None:
+    assert start.accepts_gzip(header) is accepted
+
+
+def test_the_bundle_holds_the_launcher_at_its_root_and_the_site_below(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site")
+    result = make_bundle(site, tmp_path / "cities.zip")
+
+    with zipfile.ZipFile(result.path) as archive:
+        names = archive.namelist()
+        modes = {info.filename: info.external_attr >> 16 for info in archive.infolist()}
+        readme = archive.read("README.txt").decode()
+    assert names[:5] == ["start.py", "start.sh", "start.command", "start.bat", "README.txt"]
+    assert "site/lite-build.json" in names and "site/app.js.gz" in names
+    assert modes["start.command"] & 0o777 == 0o755 and modes["site/index.html"] & 0o777 == 0o644
+    assert result.port == start.preferred_port("Cities")
+    assert f"http://127.0.0.1:{result.port}/" in readme
+    assert readme.startswith("Cities\r\n======\r\n")
+    # deterministic: the same site gives the same bytes
+    again = make_bundle(site, tmp_path / "again.zip")
+    assert again.path.read_bytes() == result.path.read_bytes()
+
+
+def test_the_bundle_refuses_what_is_not_a_site_and_a_zip_inside_the_site(tmp_path: Path) -> None:
+    with pytest.raises(LiteBuildError) as error:
+        make_bundle(tmp_path, tmp_path.parent / "x.zip")
+    assert str(error.value) == (
+        f"{tmp_path.resolve()} is not a built lite-build site (no readable lite-build.json); "
+        "run `lite-build build` first"
+    )
+    site = make_site(tmp_path / "site")
+    with pytest.raises(LiteBuildError, match="would be written inside the site it packs"):
+        make_bundle(site, site / "x.zip")
+    assert default_bundle_path(tmp_path, "Data literacy 101!") == tmp_path / "data-literacy-101.zip"
+
+
+@pytest.fixture
+def read_only_bundle(tmp_path: Path) -> Iterator[Path]:
+    site = make_site(tmp_path / "built")
+    folder = tmp_path / "stick"
+    with zipfile.ZipFile(make_bundle(site, tmp_path / "cities.zip").path) as archive:
+        archive.extractall(folder)
+    paths = [*sorted(folder.rglob("*"), reverse=True), folder]
+    for path in paths:
+        path.chmod(0o555 if path.is_dir() else 0o444)
+    yield folder
+    for path in paths:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+def test_start_py_serves_from_a_read_only_folder_with_a_plain_python(
+    read_only_bundle: Path,
+) -> None:
+    before = sorted(read_only_bundle.rglob("*"))
+    process = subprocess.Popen(
+        [*system_python(), "start.py", "--no-browser", "--port", "0"],
+        cwd=read_only_bundle,
+        env={},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert line.startswith("Serving the course at http://127.0.0.1:"), line
+        url = line.split(" at ")[1].strip()
+        with urllib.request.urlopen(url) as reply:
+            assert reply.read() == b"<html>home</html>"
+        request = urllib.request.Request(url + "app.js", headers={"Accept-Encoding": "gzip"})
+        with urllib.request.urlopen(request) as reply:
+            assert reply.headers["Content-Encoding"] == "gzip"
+            assert reply.headers["Content-Type"] == "text/javascript; charset=utf-8"
+            assert gzip.decompress(reply.read()) == b"var x = 1;\n" * 500
+        with urllib.request.urlopen(url + "pyodide.asm.wasm") as reply:
+            assert reply.headers["Content-Type"] == "application/wasm"
+        with urllib.request.urlopen(url + "lab") as reply:  # redirected to lab/
+            assert reply.read() == b"<html>lab</html>"
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            urllib.request.urlopen(url + "nothing/")
+        assert missing.value.code == 404
+    finally:
+        process.send_signal(2)  # Ctrl+C
+        out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert out.strip().endswith("Stopped.")
+    assert err == ""
+    assert sorted(read_only_bundle.rglob("*")) == before  # wrote nothing
+    assert not os.access(read_only_bundle, os.W_OK) or os.geteuid() == 0
+    assert stat.S_IMODE(read_only_bundle.stat().st_mode) == 0o555

@@ -1,0 +1,128 @@
+"""The precache worker list, JupyterLite worker extension, compression, hosting files (offline)."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+from lite_build.compress import compress_site, size_report
+from lite_build.hosting import headers_file
+from lite_build.precache import (
+    PRECACHE_WORKER,
+    install_precache,
+    keep_worker_registered,
+    plan_precache,
+)
+
+# the shape of JupyterLite 0.8.6's minified ServiceWorkerManager, trimmed
+BUNDLE = (
+    'let S="/sw-api.v1",b=r.PageConfig.getOption("appVersion");class L{'
+    "async _unregisterOldServiceWorkers(e){let t=`${e}-version`,s=localStorage.getItem(t);"
+    'if(s&&s!==b||!s){console.info("New version");await x();'
+    'console.info("All existing service workers have been unregistered.")}'
+    "localStorage.setItem(t,S)}}"
+)
+
+
+def make_site(root: Path) -> Path:
+    for name, text in {
+        "index.html": "<html></html>",
+        "lab/index.html": "<html>lab</html>",
+        "files/my notes.ipynb": "{}",
+        "build/app.js": "x" * 5000,
+        "build/app.js.map": "{}",
+        "service-worker.js": '"use strict";self.addEventListener("fetch",f);',
+        "_headers": "/*\n",
+        ".nojekyll": "",
+    }.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+def test_the_precache_lists_every_shipped_file_but_workers_maps_and_host_files(
+    tmp_path: Path,
+) -> None:
+    precache = plan_precache(make_site(tmp_path))
+
+    assert precache.files == (
+        "build/app.js",
+        "files/my notes.ipynb",
+        "index.html",
+        "lab/index.html",
+    )
+    assert len(precache.version) == 16
+
+
+def test_the_precache_version_changes_with_any_content_and_only_then(tmp_path: Path) -> None:
+    site = make_site(tmp_path)
+    first = plan_precache(site).version
+    assert plan_precache(site).version == first
+    (site / "files" / "my notes.ipynb").write_text('{"cells": []}')
+    assert plan_precache(site).version != first
+
+
+def test_the_precache_worker_is_imported_first_after_the_use_strict_prologue(
+    tmp_path: Path,
+) -> None:
+    site = make_site(tmp_path)
+    precache = install_precache(site)
+
+    worker = (site / "service-worker.js").read_text()
+    assert worker == (
+        f'"use strict";importScripts("lite-build-sw.js?v={precache.version}");\n'
+        'self.addEventListener("fetch",f);'
+    )
+    script = (site / PRECACHE_WORKER).read_text()
+    assert script.startswith(
+        f'self.LITE_BUILD_PRECACHE = {{"version":"{precache.version}","files":["build/app.js",'
+    )
+    assert "stopImmediatePropagation" in script
+
+
+def test_jupyterlite_keeps_the_worker_registered_across_loads(tmp_path: Path) -> None:
+    (tmp_path / "build").mkdir()
+    bundle = tmp_path / "build" / "981.js"
+    bundle.write_text(BUNDLE)
+
+    assert keep_worker_registered(tmp_path) == [bundle]
+    fixed = bundle.read_text()
+    assert "if(s&&s!==b){" in fixed
+    assert "localStorage.setItem(t,b)}" in fixed
+    # already fixed, or another JupyterLite's code: left alone
+    assert keep_worker_registered(tmp_path) == []
+
+
+def test_large_text_files_get_deterministic_gzip_siblings(tmp_path: Path) -> None:
+    site = make_site(tmp_path)
+
+    written = compress_site(site)
+
+    assert written == [site / "build" / "app.js.gz"]  # the others are small
+    data = written[0].read_bytes()
+    assert gzip.decompress(data) == b"x" * 5000
+    written[0].unlink()
+    compress_site(site)
+    assert written[0].read_bytes() == data
+
+
+def test_the_size_report_counts_compressed_transfer(tmp_path: Path) -> None:
+    site = make_site(tmp_path)
+    compress_site(site)
+    report = size_report(site, largest=2)
+
+    gz = (site / "build" / "app.js.gz").stat().st_size
+    assert report.first_visit == gz + len("{}") + len("<html></html>") + len("<html>lab</html>")
+    assert report.total > 5000 + gz
+    assert report.largest == (("build/app.js", 5000), ("lab/index.html", 16))
+
+
+def test_headers_file_sends_isolation_only_when_asked() -> None:
+    assert headers_file(isolated=False) == (
+        "# Read by Netlify and Cloudflare Pages; other hosts ignore it. Written by lite-build.\n"
+        "/*\n  Cache-Control: no-cache\n  X-Content-Type-Options: nosniff\n"
+    )
+    isolated = headers_file(isolated=True)
+    assert "  Cross-Origin-Opener-Policy: same-origin\n" in isolated
+    assert "  Cross-Origin-Embedder-Policy: require-corp\n" in isolated
