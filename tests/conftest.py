@@ -17,15 +17,13 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from lite_build.check import CHROMIUM_ARGS as BROWSER_ARGS
+
 REPO = Path(__file__).resolve().parent.parent
 
 CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
+    # the flags lite-build check uses: no background traffic from Chromium itself
+    *BROWSER_ARGS,
     "--disable-quic",
     # belt and braces: even a request that escaped routing could not resolve a host
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
