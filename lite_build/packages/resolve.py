@@ -477,7 +477,7 @@ def _unavailable(
 
 
 def _other_sources(index: PackageIndex, name: str) -> str:
-    """"not in the local wheels; no Pyodide distribution configured; " for a layered index."""
+    """ "not in the local wheels; no Pyodide distribution configured; " for a layered index."""
     other_sources = getattr(index, "other_sources", None)
     if other_sources is None:
         return ""
