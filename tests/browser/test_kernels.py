@@ -130,3 +130,21 @@ def test_two_notebooks_on_different_kernels_run_at_once(
     )
     assert sorted(kernels) == ["Python Base", "Python Extra"]
     assert record.external == []
+
+
+def test_notebook_7_opens_with_the_notebooks_kernel_and_offers_every_environment(
+    kernels_site: Path, serve_site: Callable[..., Served], offline_page: tuple[Any, Offline]
+) -> None:
+    page, record = offline_page
+    page.goto(f"{serve_site(kernels_site).url}notebooks/index.html?path=on-extra.ipynb")
+    name = page.locator(".jp-KernelName", has_text="Python Extra").first
+    name.wait_for(timeout=lab.KERNEL_TIMEOUT_MS)
+    # the kernel name is the "Change Kernel" button: its dialog lists each environment once
+    name.click()
+    options = page.locator(".jp-Dialog select option")
+    options.first.wait_for(state="attached", timeout=lab.KERNEL_TIMEOUT_MS)
+    labels = [text.strip() for text in options.all_inner_texts()]
+    kernels = [label for label in labels if label.startswith("Python")]
+    assert sorted(kernels) == ["Python Base", "Python Extra"]
+    assert "Python (Pyodide)" not in labels
+    assert record.external == []
