@@ -241,12 +241,17 @@ def _load(args: argparse.Namespace) -> SiteConfig:
     return load_config(args.config, output=args.output, pyodide_path=args.pyodide)
 
 
-def _cmd_build(args: argparse.Namespace, console: Console) -> int:
+def _build(args: argparse.Namespace, console: Console, config: SiteConfig) -> BuildResult:
+    """Build (incrementally) with progress on the terminal, then print the summary."""
     from lite_build.build import build
 
-    config = _load(args)
     result = build(config, reporter=RichReporter(console), verbose=args.verbose)
     _print_summary(console, result)
+    return result
+
+
+def _cmd_build(args: argparse.Namespace, console: Console) -> int:
+    _build(args, console, _load(args))
     return EXIT_OK
 
 
@@ -271,10 +276,7 @@ def _cmd_serve(args: argparse.Namespace, console: Console) -> int:
 
     config = _load(args)
     if not args.no_build:
-        from lite_build.build import build
-
-        result = build(config, reporter=RichReporter(console), verbose=args.verbose)
-        _print_summary(console, result)
+        _build(args, console, config)
     server = make_server(
         config.output,
         host=args.host,
@@ -291,11 +293,7 @@ def _cmd_check(args: argparse.Namespace, console: Console) -> int:
 
     site_dir = args.site_dir
     if site_dir is None:
-        from lite_build.build import build
-
-        config = _load(args)
-        _print_summary(console, build(config, reporter=RichReporter(console), verbose=args.verbose))
-        site_dir = config.output
+        site_dir = _build(args, console, _load(args)).output
     report = check_site(
         site_dir, timeout=args.timeout, isolated=args.isolated, reporter=RichReporter(console)
     )
@@ -356,12 +354,10 @@ def _cmd_embed(args: argparse.Namespace, console: Console) -> int:
 
 
 def _cmd_bundle(args: argparse.Namespace, console: Console) -> int:
-    from lite_build.build import build
     from lite_build.bundle import default_bundle_path, make_bundle
 
     config = _load(args)
-    result = build(config, reporter=RichReporter(console), verbose=args.verbose)
-    _print_summary(console, result)
+    result = _build(args, console, config)
     if not result.ran:  # the summary of a build that ran already has the sizes
         _print_sizes(console, result.output)
     destination = args.bundle or default_bundle_path(config.root, config.title)

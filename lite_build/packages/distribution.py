@@ -15,9 +15,11 @@ import logging
 import shutil
 import tarfile
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import IO, Any
 from urllib.parse import urljoin, urlparse
 
 import httpx
@@ -209,15 +211,13 @@ class PyodideDistribution:
                 raise LiteBuildError(f"{label}: {self.label} has no file {filename}")
             _copy_checked(source, dest, sha256, label=label, origin=str(source))
             return dest
-        member = self._tar_members().get(filename)
-        if member is None:
+        if filename not in self._tar_members():
             raise LiteBuildError(f"{label}: {self.label} has no file {filename}")
-        with tarfile.open(self.location) as archive:
-            stream = archive.extractfile(member)
-            if stream is None:
-                raise LiteBuildError(f"{label}: {filename} in {self.location} is not a file")
-            with tempfile.NamedTemporaryFile(delete=False, dir=cache_dir()) as out:
-                shutil.copyfileobj(stream, out)
+        with (
+            self._tar_open(filename, label) as stream,
+            tempfile.NamedTemporaryFile(delete=False, dir=cache_dir()) as out,
+        ):
+            shutil.copyfileobj(stream, out)
         try:
             _copy_checked(Path(out.name), dest, sha256, label=label, origin=self.location)
         finally:
@@ -245,14 +245,19 @@ class PyodideDistribution:
         return self._members
 
     def _tar_member_text(self, filename: str) -> str:
-        member = self._tar_members().get(filename)
-        if member is None:
+        if filename not in self._tar_members():
             raise LiteBuildError(f"{self.label}: the archive holds no {filename}")
-        with tarfile.open(self.location) as archive:
-            stream = archive.extractfile(member)
-            if stream is None:
-                raise LiteBuildError(f"{self.label}: {filename} in the archive is not a file")
+        with self._tar_open(filename, self.label) as stream:
             return stream.read().decode("utf-8")
+
+    @contextmanager
+    def _tar_open(self, filename: str, label: str) -> Iterator[IO[bytes]]:
+        """The bytes of ``filename`` (a file beside the catalogue) inside the tarball."""
+        with tarfile.open(self.location) as archive:
+            stream = archive.extractfile(self._tar_members()[filename])
+            if stream is None:
+                raise LiteBuildError(f"{label}: {filename} in {self.location} is not a file")
+            yield stream
 
 
 def parse_catalogue(data: dict[str, Any], label: str) -> dict[str, CatalogueEntry]:
