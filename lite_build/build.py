@@ -59,6 +59,7 @@ from lite_build.site import (
     check_output_replaceable,
     copy_tree,
     environment_dir,
+    has_stale_extensions,
     jupyter_lite_build_config,
     jupyter_lite_json,
     manifest,
@@ -74,6 +75,11 @@ from lite_build.site import (
     write_json,
 )
 from lite_build.ui import NullReporter, Reporter
+from lite_build.widgets import (
+    environments_with_widgets,
+    installed_manager_version,
+    widgets_extension_dir,
+)
 
 log = logging.getLogger("lite_build")
 
@@ -235,6 +241,7 @@ class _Pipeline:
                             "content": [item.site_path for item in content],
                             "overrides": [str(p) for p in overrides_files],
                             "lite-build": __version__,
+                            "widget-manager": installed_manager_version(),
                             "source-date-epoch": os.environ.get("SOURCE_DATE_EPOCH", ""),
                         }
                     )
@@ -349,8 +356,17 @@ class _Pipeline:
     def build_app(self, content: list[Any]) -> None:
         config = self.config
         validate_notebooks(content)
+        environments = {
+            env.name: load_environment_packages(self.packages_dir(env.name))
+            for env in config.environments
+        }
+        extensions = [
+            kernel_extension_dir(),
+            environments_extension_dir(),
+            *widget_extensions(environments),
+        ]
         removed = sync_tree(((item.source, item.site_path) for item in content), self.content_dir)
-        if removed and self.app_dir.exists():
+        if (removed or has_stale_extensions(self.app_dir, extensions)) and self.app_dir.exists():
             # jupyterlite never deletes what it once copied: start its app afresh
             shutil.rmtree(self.app_dir)
             for stale in self.lite_dir.glob(".jupyterlite.doit.db*"):
@@ -359,7 +375,7 @@ class _Pipeline:
         runtime = self._runtime()
         kernels = []
         for env in config.environments:
-            packages = load_environment_packages(self.packages_dir(env.name))
+            packages = environments[env.name]
             kernels.append(
                 KernelSettings(
                     name=env.name,
@@ -389,8 +405,9 @@ class _Pipeline:
             jupyter_lite_build_config(
                 content_dir=self.content_dir,
                 app_dir=self.app_dir,
-                kernel_extension=kernel_extension_dir(),
-                environments_extension=environments_extension_dir(),
+                kernel_extension=extensions[0],
+                environments_extension=extensions[1],
+                extra_extensions=extensions[2:],
                 source_maps=config.source_maps,
                 source_date_epoch=int(epoch) if epoch else None,
             ),
@@ -457,6 +474,16 @@ class _Pipeline:
         if config.precache:
             install_precache(staging)
         compress_site(staging)
+
+
+def widget_extensions(environments: dict[str, EnvironmentPackages]) -> list[Path]:
+    """The widget manager's extension folder, if some environment ships ipywidgets."""
+    using = environments_with_widgets({name: env.packages for name, env in environments.items()})
+    if not using:
+        return []
+    folder = widgets_extension_dir()
+    log.info("shipping the widget manager %s for environment(s) %s", folder, ", ".join(using))
+    return [folder]
 
 
 def _logo_name(logo: Path | None) -> str | None:

@@ -153,18 +153,38 @@ def jupyter_lite_build_config(
     environments_extension: Path,
     source_maps: bool,
     source_date_epoch: int | None,
+    extra_extensions: Iterable[Path] = (),
 ) -> dict[str, Any]:
-    """jupyter_lite_config.json: only the kernel extensions, never whatever else is installed."""
+    """jupyter_lite_config.json: only the kernel extensions (and ``extra_extensions``, such as
+    the widget manager), never whatever else is installed."""
     config: dict[str, Any] = {
         "contents": [str(content_dir)],
         "output_dir": str(app_dir),
         "no_sourcemaps": not source_maps,
         "ignore_sys_prefix": ["federated_extensions"],
-        "federated_extensions": [str(kernel_extension), str(environments_extension)],
+        "federated_extensions": [
+            str(kernel_extension),
+            str(environments_extension),
+            *(str(extension) for extension in extra_extensions),
+        ],
     }
     if source_date_epoch is not None:
         config["source_date_epoch"] = source_date_epoch
     return {"LiteBuildConfig": config}
+
+
+def has_stale_extensions(app_dir: Path, extensions: Iterable[Path]) -> bool:
+    """Whether the app folder holds a federated extension no longer among ``extensions``.
+
+    jupyterlite-core lists every extension it finds in its output, and never deletes one.
+    """
+    wanted = {
+        json.loads((folder / "package.json").read_text(encoding="utf-8"))["name"]
+        for folder in extensions
+    }
+    root = app_dir / "extensions"
+    found = [*root.glob("*/package.json"), *root.glob("@*/*/package.json")]
+    return any(path.parent.relative_to(root).as_posix() not in wanted for path in found)
 
 
 def write_json(path: Path, data: Any) -> None:

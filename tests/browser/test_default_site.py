@@ -20,6 +20,7 @@ NOTEBOOKS = {
     "03-input.ipynb": "Ada",
     "04-packages.ipynb": None,
     "05-rich-output.ipynb": None,
+    "06-widgets.ipynb": None,
 }
 
 
