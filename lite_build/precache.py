@@ -29,6 +29,10 @@ CACHE_PREFIX = "lite-build-precache-"
 #: compressed siblings (the browser asks for the plain name) and source maps (developer tools)
 EXCLUDED_NAMES = frozenset({SERVICE_WORKER, PRECACHE_WORKER, "_headers", ".nojekyll"})
 EXCLUDED_SUFFIXES = (".gz", ".br", ".map")
+#: served network-first ("fresh"): what says which content exists and the content itself, so an
+#: online visit shows the latest build at once; the app, runtime and wheels stay cache-first
+FRESH_FOLDERS = ("files/", "api/")
+FRESH_SUFFIXES = (".html", "jupyter-lite.json", "lite-build.json", "lite-build-content.json")
 
 
 @dataclass(frozen=True)
@@ -38,8 +42,13 @@ class Precache:
     size: int
 
     @property
-    def cache_name(self) -> str:
-        return CACHE_PREFIX + self.version
+    def fresh(self) -> tuple[str, ...]:
+        """The listed files the worker takes from the network first, when it answers."""
+        return tuple(name for name in self.files if is_fresh(name))
+
+    def cache_name(self, folder: str) -> str:
+        """The browser cache's name for the site served from ``folder`` (a URL path)."""
+        return f"{CACHE_PREFIX}{self.version} {folder}"
 
 
 def precached_files(site: Path) -> list[Path]:
@@ -51,6 +60,11 @@ def precached_files(site: Path) -> list[Path]:
         and path.name not in EXCLUDED_NAMES
         and not path.name.endswith(EXCLUDED_SUFFIXES)
     ]
+
+
+def is_fresh(name: str) -> bool:
+    """Whether the site file ``name`` (a relative POSIX path) is served network-first."""
+    return name.startswith(FRESH_FOLDERS) or name.endswith(FRESH_SUFFIXES)
 
 
 def plan_precache(site: Path) -> Precache:
@@ -71,7 +85,7 @@ def worker_script(precache: Precache) -> str:
     """The text of ``lite-build-sw.js`` for ``precache``."""
     template = files("lite_build").joinpath("templates/precache-worker.js").read_text("utf-8")
     data = json.dumps(
-        {"version": precache.version, "files": list(precache.files)},
+        {"version": precache.version, "files": list(precache.files), "fresh": list(precache.fresh)},
         separators=(",", ":"),
         ensure_ascii=False,
     )

@@ -12,6 +12,7 @@ from lite_build.precache import (
     install_precache,
     keep_worker_registered,
     plan_precache,
+    worker_script,
 )
 
 # the shape of JupyterLite 0.8.6's minified ServiceWorkerManager, trimmed
@@ -53,6 +54,31 @@ def test_the_precache_lists_every_shipped_file_but_workers_maps_and_host_files(
         "lab/index.html",
     )
     assert len(precache.version) == 16
+
+
+def test_pages_config_and_content_are_fresh_the_app_runtime_and_wheels_cache_first(
+    tmp_path: Path,
+) -> None:
+    site = make_site(tmp_path)
+    for name in (
+        "jupyter-lite.json",
+        "lab/jupyter-lite.json",
+        "api/contents/all.json",
+        "static/environments/python/pyodide-lock.json",
+        "static/wheels/x-1-py3-none-any.whl",
+    ):
+        (site / name).parent.mkdir(parents=True, exist_ok=True)
+        (site / name).write_text("{}")
+
+    assert plan_precache(site).fresh == (
+        "api/contents/all.json",
+        "files/my notes.ipynb",
+        "index.html",
+        "jupyter-lite.json",
+        "lab/index.html",
+        "lab/jupyter-lite.json",
+    )
+    assert '"fresh":["api/contents/all.json",' in worker_script(plan_precache(site))
 
 
 def test_the_precache_version_changes_with_any_content_and_only_then(tmp_path: Path) -> None:

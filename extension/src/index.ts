@@ -14,6 +14,8 @@ import { IServiceWorkerManager } from '@jupyterlite/apputils';
 import type { IKernel } from '@jupyterlite/services';
 import { IKernelSpecs } from '@jupyterlite/services';
 
+import { offline } from './offline';
+
 /** The plugin id, and its key in jupyter-lite.json's litePluginSettings. */
 const PLUGIN_ID = '@lite-build/environments-extension:kernels';
 
@@ -145,4 +147,4 @@ const kernels: JupyterFrontEndPlugin<void> = {
   },
 };
 
-export default [kernels];
+export default [kernels, offline];

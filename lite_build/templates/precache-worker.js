@@ -1,28 +1,46 @@
 /* lite-build precache: the whole site stays usable offline after the first visit.
  *
  * Imported at the top of JupyterLite's service-worker.js, so this file's listeners run first:
- * one worker per scope. GET requests for files of this build are answered from a cache named
- * after the build's content hash; everything else (stdin, drive sync, heartbeat) falls through
- * to JupyterLite's own handlers untouched.
+ * one worker per scope. GET requests for files of this build are answered by this worker;
+ * everything else (stdin, drive sync, heartbeat) falls through to JupyterLite's own handlers.
  *
- * The cache fills in the background, one file at a time and only while the page has no request
- * of its own in flight, so the first visit (starting the kernel) never waits for it. Files the
- * page fetches anyway are kept as they pass. When the cache is complete, caches of earlier
- * builds are deleted: a new build replaces the cache instead of mixing versions.
+ * Two kinds of files:
+ * - "fresh" files (pages, jupyter-lite.json, the content and its index) come from the network
+ *   when it answers within a few seconds, else from the cache: an online reload always shows
+ *   the author's latest content, even before a new build's worker takes over;
+ * - every other file (the app, the runtime, the wheels) comes from the cache when present.
+ *   They are consistent among themselves: a lock and its wheels never mix two builds.
  *
- * A page learns the state by posting `{type: "lite-build-precache"}` to its controller: the
- * worker answers `{type, version, complete, cached, total}` once the cache is complete (or the
- * filling stopped, e.g. offline: `complete: false`). Completion is also posted to every page.
+ * The cache is named after the build's content hash and the site's folder. It fills in the background, one file at a
+ * time and only while the page has no request of its own in flight, so the first visit
+ * (starting the kernel) never waits for it; files the page fetches anyway are kept as they pass.
+ * Filling starts when this worker activates and whenever a page asks. When the cache is
+ * complete, caches of earlier builds are deleted: a new build replaces the cache instead of
+ * mixing versions. Until then, offline requests this build's cache cannot answer fall back to an
+ * earlier build's cache, so the site keeps working offline during the hand-over.
  *
- * Expects `self.LITE_BUILD_PRECACHE = {version, files}` to be defined before it.
+ * JupyterLite's worker skips waiting and claims open pages, so a new build's worker takes over
+ * at the first visit after the rebuild. A page learns the state by posting
+ * `{type: "lite-build-precache"}` to its controller: the worker answers
+ * `{type, version, complete, cached, total}` once the cache is complete (or the filling stopped,
+ * e.g. offline: `complete: false`). Completion is also posted to every page.
+ *
+ * Expects `self.LITE_BUILD_PRECACHE = {version, files, fresh}` to be defined before it.
  */
 (() => {
   "use strict";
   const PRECACHE = self.LITE_BUILD_PRECACHE;
   const PREFIX = "lite-build-precache-";
-  const CACHE = PREFIX + PRECACHE.version;
   const BASE = new URL("./", self.location.href);
+  // the site's folder in every name: two sites on one host keep their caches apart
+  const SCOPE = " " + BASE.pathname;
+  const CACHE = PREFIX + PRECACHE.version + SCOPE;
+  const isEarlierBuild = (name) => name.startsWith(PREFIX) && name.endsWith(SCOPE) && name !== CACHE;
   const FILES = new Set(PRECACHE.files);
+  const FRESH = new Set(PRECACHE.fresh);
+  // how long a fresh file waits for the network before the cached copy is used (a classroom
+  // network that hangs must not hang the site)
+  const NETWORK_TIMEOUT_MS = 4000;
   const MATCH = { ignoreVary: true, ignoreSearch: true };
 
   let foreground = 0; // the page's own network requests in flight
@@ -55,29 +73,72 @@
     return response.ok && response.status === 200 && response.type === "basic" && !response.redirected;
   }
 
-  async function respond(event, path) {
-    const request = event.request;
-    const cache = await caches.open(CACHE);
-    let cached = await cache.match(keyFor(path), MATCH);
-    if (!cached && filling.has(path)) {
-      await filling.get(path).catch(() => null);
-      cached = await cache.match(keyFor(path), MATCH);
-    }
-    if (cached) return cached;
+  function foregroundFetch(request) {
     foreground += 1;
-    try {
-      const response = await fetch(request);
-      // stored while the page already reads the response: no wait for the whole body
-      if (storable(response)) event.waitUntil(cache.put(keyFor(path), response.clone()));
-      return response;
-    } finally {
+    return fetch(request).finally(() => {
       foreground -= 1;
       if (foreground === 0) {
         const ready = waiters;
         waiters = [];
         ready.forEach((resolve) => resolve());
       }
+    });
+  }
+
+  /** ``path`` from this build's cache, else (e.g. offline during a hand-over) an earlier one's. */
+  async function cached(path, anyBuild) {
+    const cache = await caches.open(CACHE);
+    let response = await cache.match(keyFor(path), MATCH);
+    if (!response && filling.has(path)) {
+      await filling.get(path).catch(() => null);
+      response = await cache.match(keyFor(path), MATCH);
     }
+    if (response || !anyBuild) return response;
+    for (const name of await caches.keys()) {
+      if (isEarlierBuild(name)) {
+        response = await (await caches.open(name)).match(keyFor(path), MATCH);
+        if (response) return response;
+      }
+    }
+    return undefined;
+  }
+
+  /** Stored while the page already reads the response: no wait for the whole body. */
+  function keep(event, path, response) {
+    if (storable(response)) {
+      event.waitUntil(caches.open(CACHE).then((cache) => cache.put(keyFor(path), response.clone())));
+    }
+    return response;
+  }
+
+  async function cacheFirst(event, path) {
+    const hit = await cached(path, false);
+    if (hit) return hit;
+    try {
+      return keep(event, path, await foregroundFetch(event.request));
+    } catch (error) {
+      const earlier = await cached(path, true);
+      if (earlier) return earlier;
+      throw error;
+    }
+  }
+
+  async function networkFirst(event, path) {
+    const network = foregroundFetch(event.request).then((response) => keep(event, path, response));
+    let timer;
+    const late = new Promise((resolve) => {
+      timer = setTimeout(resolve, NETWORK_TIMEOUT_MS);
+    });
+    try {
+      const response = await Promise.race([network, late]);
+      if (response) return response;
+    } catch (error) {
+      // offline: the cached copy below
+    } finally {
+      clearTimeout(timer);
+    }
+    const hit = await cached(path, true);
+    return hit || network;
   }
 
   async function fillCache() {
@@ -101,7 +162,7 @@
     }
     const names = await caches.keys();
     await Promise.all(
-      names.filter((name) => name.startsWith(PREFIX) && name !== CACHE).map((name) => caches.delete(name)),
+      names.filter(isEarlierBuild).map((name) => caches.delete(name)),
     );
     const done = await status(true);
     const clients = await self.clients.matchAll({ includeUncontrolled: true });
@@ -132,8 +193,13 @@
     const path = sitePath(new URL(request.url));
     if (path === null) return;
     event.stopImmediatePropagation();
-    event.respondWith(respond(event, path));
+    event.respondWith(FRESH.has(path) ? networkFirst(event, path) : cacheFirst(event, path));
     event.waitUntil(startFill());
+  });
+
+  // after an update the page that triggered it may make no further request: fill anyway
+  self.addEventListener("activate", () => {
+    startFill();
   });
 
   self.addEventListener("message", (event) => {

@@ -25,6 +25,10 @@ from tests.test_bundle import system_python
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 SUB_PATH = "course/2026/site/"
+#: the notice of extension/src/offline.ts
+UPDATED_MESSAGE = (
+    "This site was updated. Reload the page to use the new version; your files are kept."
+)
 
 
 def write_project(root: Path, greeting: str) -> None:
@@ -44,9 +48,10 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def precache_of(site: Path) -> tuple[str, int]:
+    """The version of ``site``'s precache and its number of files."""
     text = (site / PRECACHE_WORKER).read_text().split("\n", 1)[0]
     data = json.loads(text.removeprefix("self.LITE_BUILD_PRECACHE = ").removesuffix(";"))
-    return CACHE_PREFIX + data["version"], len(data["files"])
+    return data["version"], len(data["files"])
 
 
 #: listens for the precache worker's answers; asks again until this build's cache is complete
@@ -83,8 +88,12 @@ WORKER_STATE = """async () => {
 
 def wait_for_precache(page: Any, site: Path) -> str:
     """Wait until the worker reports this build's cache complete; check it is the only one."""
-    name, count = precache_of(site)
-    page.evaluate(ASK_FOR_PRECACHE, name.removeprefix(CACHE_PREFIX))
+    version, count = precache_of(site)
+    folder = page.evaluate(
+        "async () => new URL('./', (await navigator.serviceWorker.ready).active.scriptURL).pathname"
+    )
+    name = f"{CACHE_PREFIX}{version} {folder}"
+    page.evaluate(ASK_FOR_PRECACHE, version)
     try:
         state = page.wait_for_function(
             "() => window.liteBuildPrecache", timeout=lab.KERNEL_TIMEOUT_MS
@@ -168,6 +177,35 @@ def test_under_a_sub_path_it_works_then_keeps_working_offline(
     assert "HELLO one" in outputs
     page.context.set_offline(False)
 
+    assert record.external == []
+
+
+def test_a_rebuild_takes_over_open_pages_says_so_and_replaces_the_cache(
+    tmp_path: Path, serve_site: Any, offline_page: tuple[Any, Offline]
+) -> None:
+    write_project(tmp_path, "HELLO one")
+    build(load_config(cwd=tmp_path))
+    site = tmp_path / "_output"
+    url = serve_site(site).url
+    page, record = offline_page
+    assert "HELLO one" in lab.run_notebook(page, url, "hello.ipynb", "HELLO one")
+    first = wait_for_precache(page, site)
+
+    write_project(tmp_path, "HELLO two")
+    build(load_config(cwd=tmp_path))
+    # what the page does when the learner comes back to the tab
+    page.evaluate("async () => (await navigator.serviceWorker.getRegistration()).update()")
+    try:
+        page.get_by_text(UPDATED_MESSAGE).wait_for(timeout=60_000)
+    except Exception as error:
+        raise AssertionError(f"no update notice; saw {page.evaluate(WORKER_STATE)}") from error
+    second = wait_for_precache(page, site)
+    assert second != first
+
+    page.context.set_offline(True)
+    page.reload()
+    assert "HELLO two" in lab.run_notebook(page, url, "hello.ipynb", "HELLO two")
+    page.context.set_offline(False)
     assert record.external == []
 
 
