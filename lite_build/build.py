@@ -30,7 +30,12 @@ from doit.tools import config_changed
 from lite_build import __version__
 from lite_build.compress import compress_site
 from lite_build.config import SiteConfig
-from lite_build.content import collect_content, validate_notebooks
+from lite_build.content import (
+    CONTENT_VERSIONS,
+    collect_content,
+    content_versions,
+    validate_notebooks,
+)
 from lite_build.embed import EMBED_PAGE, content_notebooks, default_kernel, embed_page
 from lite_build.environments import (
     EnvironmentPackages,
@@ -396,6 +401,7 @@ class _Pipeline:
                 kernels,
                 default_kernel=config.default_kernel,
                 offline=config.offline,
+                site_id=config.site_id,
             ),
         )
         # jupyterlite-core applies the lite folder's overrides.json to every app
@@ -469,6 +475,7 @@ class _Pipeline:
             verify_lock(lock, allow_remote=not config.offline)
         verify_site_config(staging)
         write_json(staging / SITE_MANIFEST, manifest(config.title, runtime.version, environments))
+        write_json(staging / CONTENT_VERSIONS, content_versions(staging / "files"))
         # for hosts and offline use: last, so the precache lists and the .gz siblings see every file
         write_hosting_files(staging, isolated=config.isolated)
         if config.precache:

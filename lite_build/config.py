@@ -87,10 +87,23 @@ class SiteConfig:
     default_kernel: str = DEFAULT_ENVIRONMENT_NAME
     #: the public address of the site (always ends with "/"), for embed snippets
     url: str | None = None
+    #: the site's identity as configured (None: derived from the title); see ``site_id``
+    id: str | None = None
 
     @property
     def work_dir(self) -> Path:
         return self.root / WORK_DIR_NAME
+
+    @property
+    def site_id(self) -> str:
+        """The site's identity: names the browser storage of students' files and settings."""
+        return self.id or site_id_from_title(self.title)
+
+
+def site_id_from_title(title: str) -> str:
+    """A storage-safe name for ``title``: "Intro to Python" -> "intro-to-python"."""
+    slug = re.sub(r"[^\w.]+", "-", title.strip().lower()).strip("-.")
+    return slug or "site"
 
 
 _T = TypeVar("_T")
@@ -204,6 +217,16 @@ OPTIONS: tuple[Option, ...] = (
         True,
         "Keep the whole site in the browser after the first visit (a service worker fills a "
         "cache in the background), so it reloads and runs code offline.",
+    ),
+    Option(
+        "",
+        "id",
+        "string",
+        None,
+        "The site's identity: it names the browser storage holding students' files and "
+        "settings, so two sites on one host never see each other's. Derived from `title` when "
+        "not given; set it to keep students' work when the title changes.",
+        default_doc="from `title`",
     ),
     Option(
         "",
@@ -471,6 +494,12 @@ def _validate(
         problems.append(f"{output_key}: {_show(output_raw)} {problem}")
 
     url = _site_url(cast("str | None", _get(top, "", "url")), problems)
+    site_id = cast("str | None", _get(top, "", "id"))
+    if site_id is not None and not _SITE_ID.fullmatch(site_id):
+        problems.append(
+            f"id: {_show(site_id)} must be 1 to 64 letters, digits, '-', '_' or '.', "
+            'such as "python-course-2026"'
+        )
 
     if problems:
         raise ConfigError(source.label, problems)
@@ -490,7 +519,11 @@ def _validate(
         environments=environments,
         default_kernel=default_kernel,
         url=url,
+        id=site_id,
     )
+
+
+_SITE_ID = re.compile(r"[\w.-]{1,64}")
 
 
 def _site_url(raw: str | None, problems: list[str]) -> str | None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import nbformat
 
@@ -14,6 +16,11 @@ from lite_build.errors import LiteBuildError
 IGNORED_NAMES = frozenset(
     {".git", ".hg", ".svn", "__pycache__", ".ipynb_checkpoints", ".DS_Store", "Thumbs.db"}
 )
+
+
+#: in every site: the version of each shipped content file, read by the browser extension to tell
+#: a student that a file they edited has a newer version
+CONTENT_VERSIONS = "lite-build-content.json"
 
 
 @dataclass(frozen=True)
@@ -90,3 +97,39 @@ def notebook_problem(path: Path) -> str | None:
     except Exception as error:  # nbformat raises several kinds for malformed input
         return f"not a valid notebook: {error}"
     return None
+
+
+def content_versions(files_dir: Path) -> dict[str, object]:
+    """The version of every file in the site's ``files/`` folder, by its file browser path.
+
+    ``sha`` is a hash of the bytes; notebooks also get ``cells``, a hash of their cells' type and
+    text (outputs and metadata left out), which tells the browser whether a student changed what
+    they wrote or only ran it. The browser computes both the same way (extension/src/versions.ts).
+    Compressed siblings are not content.
+    """
+    versions: dict[str, dict[str, str]] = {}
+    for path in sorted(files_dir.rglob("*")):
+        if not path.is_file() or path.name.endswith((".gz", ".br")):
+            continue
+        data = path.read_bytes()
+        version = {"sha": _short_hash(data)}
+        if path.suffix == ".ipynb":
+            version["cells"] = _short_hash(cells_text(json.loads(data)).encode())
+        versions[path.relative_to(files_dir).as_posix()] = version
+    return {"format": 1, "files": versions}
+
+
+def cells_text(notebook: dict[str, Any]) -> str:
+    """The text of a notebook's cells, as the browser's ``cellsText`` writes it (compact JSON)."""
+    cells = [
+        [
+            str(cell.get("cell_type")),
+            "".join(source) if isinstance(source := cell.get("source", ""), list) else str(source),
+        ]
+        for cell in notebook.get("cells", [])
+    ]
+    return json.dumps(cells, ensure_ascii=False, separators=(",", ":"))
+
+
+def _short_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:16]

@@ -14,13 +14,14 @@ from pathlib import Path, PurePosixPath
 
 from jupyterlite_pyodide_kernel.constants import PYODIDE_VERSION
 
+from lite_build.config import site_id_from_title
 from lite_build.errors import LiteBuildError
 
 #: stored without the dot so that git and packaging tools treat it as an ordinary file
 RENAMED = {PurePosixPath("gitignore"): PurePosixPath(".gitignore")}
 #: the only templates with placeholders; every other file is copied byte for byte
 FILLED_IN = {PurePosixPath("lite-build.toml"), PurePosixPath("README.md")}
-PLACEHOLDER = re.compile(r"\{(title|pyodide_version)\}")
+PLACEHOLDER = re.compile(r"\{(title|id|pyodide_version)\}")
 DEFAULT_TITLE = "My course"
 
 #: a template: its path in the new project, and the packaged file
@@ -96,6 +97,7 @@ def _walk(folder: Traversable, prefix: PurePosixPath) -> Iterator[TemplateFile]:
 def _fill_in(relative: PurePosixPath, text: str, title: str) -> str:
     values = {
         "title": _toml_string_body(title) if relative.suffix == ".toml" else title,
+        "id": site_id_from_title(title),
         "pyodide_version": PYODIDE_VERSION,
     }
     return PLACEHOLDER.sub(lambda match: values[match.group(1)], text)

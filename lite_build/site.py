@@ -101,14 +101,28 @@ def environment_dir(name: str) -> str:
     return f"{ENVIRONMENTS_DIR}/{name}"
 
 
+def storage_name(site_id: str) -> str:
+    """The browser storage (IndexedDB) name of students' files, settings and workspaces."""
+    return f"lite-build: {site_id}"
+
+
 def jupyter_lite_json(
-    title: str, kernels: list[KernelSettings], *, default_kernel: str, offline: bool
+    title: str,
+    kernels: list[KernelSettings],
+    *,
+    default_kernel: str,
+    offline: bool,
+    site_id: str,
 ) -> dict[str, Any]:
     """The site-level jupyter-lite.json given to jupyterlite-core (it adds its own keys).
 
     Our extension registers one kernel per environment; the stock single "Python (Pyodide)"
     kernel plugin is disabled (its extension still ships: the kernel uses its shim wheels).
+    Students' files live in browser storage named after the site's identity, not its address
+    (JupyterLite's default), so the site can move without losing them and two sites on one
+    host stay apart.
     """
+    storage = storage_name(site_id)
     plugin: dict[str, Any] = {
         # "./" URLs are relative to the site root: the extension resolves them in the browser,
         # so the site works under any sub-path
@@ -120,6 +134,9 @@ def jupyter_lite_json(
         "jupyter-lite-schema-version": 0,
         "jupyter-config-data": {
             "appName": title,
+            "contentsStorageName": storage,
+            "settingsStorageName": storage,
+            "workspacesStorageName": storage,
             "defaultKernelName": default_kernel,
             "disabledExtensions": [KERNEL_PLUGIN_ID],
             "litePluginSettings": {KERNELS_PLUGIN_ID: plugin},

@@ -97,6 +97,12 @@ def test_build_writes_a_complete_offline_site(project: Path) -> None:
     assert not (site / "static/pyodide/pyodide-lock.json").exists()
 
     assert config["appName"] == "Test Course"
+    # students' files and settings live in storage named after the site, not its address
+    for key in ("contentsStorageName", "settingsStorageName", "workspacesStorageName"):
+        assert config[key] == "lite-build: test-course"
+    versions = json.loads((site / "lite-build-content.json").read_text())["files"]
+    assert sorted(versions) == ["data/cities.csv", "lesson.ipynb"]
+    assert set(versions["lesson.ipynb"]) == {"sha", "cells"}
     assert "<title>Test Course</title>" in (site / "lab" / "index.html").read_text()
     # the stock single kernel is replaced by one kernel per environment
     assert config["disabledExtensions"] == ["@jupyterlite/pyodide-kernel-extension:kernel"]

@@ -298,11 +298,24 @@ pakages = ["attrs"]
         'titel: unknown key; did you mean "title"?',
         'enviroments: unknown key; did you mean "environments"?',
         'colour: unknown key; valid keys are "title", "content", "overrides", "output", '
-        '"offline", "source-maps", "isolated", "precache", "url", "wheels", "pyodide", '
+        '"offline", "source-maps", "isolated", "precache", "id", "url", "wheels", "pyodide", '
         '"environments", "default-kernel"',
         'pyodide.verison: unknown key; did you mean "version"?',
         'environments[0].display_name: unknown key; did you mean "display-name"?',
         'environments[0].pakages: unknown key; did you mean "packages"?',
+    ]
+
+
+def test_the_site_id_names_the_storage_and_defaults_to_the_title(tmp_path: Path) -> None:
+    write(tmp_path / "lite-build.toml", 'title = "Intro to Python: Week 1"\n')
+    assert load_config(cwd=tmp_path).site_id == "intro-to-python-week-1"
+
+    write(tmp_path / "lite-build.toml", 'title = "Renamed"\nid = "python-2026"\n')
+    assert load_config(cwd=tmp_path).site_id == "python-2026"
+
+    assert problems_of(tmp_path, 'id = "my course/2026"\n') == [
+        "id: \"my course/2026\" must be 1 to 64 letters, digits, '-', '_' or '.', "
+        'such as "python-course-2026"'
     ]
 
 
@@ -588,6 +601,7 @@ def test_describe_options_lists_every_key_once() -> None:
         "source-maps",
         "isolated",
         "precache",
+        "id",
         "url",
         "wheels",
         "pyodide",

@@ -46,6 +46,7 @@ def test_config_has_every_main_key(tmp_path: Path) -> None:
     config = _config(tmp_path)
     assert config == {
         "title": "Intro to Python",
+        "id": "intro-to-python",
         "content": ["content"],
         "overrides": "overrides",
         "output": "_output",

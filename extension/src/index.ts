@@ -7,14 +7,17 @@
 // runtime and the wheel files but not their packages.
 
 import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { Notification } from '@jupyterlab/apputils';
 import { PageConfig } from '@jupyterlab/coreutils';
 import type { ILogPayload } from '@jupyterlab/logconsole';
 import { ILoggerRegistry } from '@jupyterlab/logconsole';
 import { IServiceWorkerManager } from '@jupyterlite/apputils';
+import type { KernelMessage } from '@jupyterlab/services';
 import type { IKernel } from '@jupyterlite/services';
 import { IKernelSpecs } from '@jupyterlite/services';
 
 import { offline } from './offline';
+import { versions } from './versions';
 
 /** The plugin id, and its key in jupyter-lite.json's litePluginSettings. */
 const PLUGIN_ID = '@lite-build/environments-extension:kernels';
@@ -45,6 +48,67 @@ interface ISettings {
   pyodideUrl: string;
   disablePyPIFallback?: boolean;
   kernels: IEnvironmentKernel[];
+}
+
+/**
+ * Why a kernel could not start, and what to try, in a learner's words. The cause is whatever the
+ * kernel's worker reported (a wheel that failed to download or did not match its hash, ...).
+ */
+export function startFailure(displayName: string, cause: string): { title: string; help: string } {
+  const download = /fetch|network|404|not found|load|offline/i.test(cause);
+  const integrity = /integrity|sha-?256|hash|digest/i.test(cause);
+  let help: string;
+  if (integrity) {
+    help =
+      'A file of this site does not match what the site was built with: it was changed or ' +
+      'damaged after the build. Reload the page; if that does not help, tell the course author ' +
+      '(rebuilding and uploading the whole site again fixes it).';
+  } else if (download) {
+    help =
+      'A file the kernel needs could not be downloaded: the network went away before this site ' +
+      'was fully stored for offline use, or a file is missing on the web server. Reload the ' +
+      'page when you are online; if that does not help, tell the course author (`lite-build ' +
+      'check` finds what is missing).';
+  } else {
+    help =
+      'Reload the page to try again. If it keeps happening, tell the course author and include ' +
+      'this message.';
+  }
+  return { title: `The kernel "${displayName}" could not start: ${cause}`, help };
+}
+
+/**
+ * After a failed start: which file the kernel needs is missing (the worker's own message is often
+ * only "exit(1)"). Checks the runtime, the environment's lock and every wheel it lists.
+ */
+async function missingFiles(pyodideUrl: string, lockFileURL: string): Promise<string | null> {
+  if (!navigator.onLine) {
+    return 'this device is offline and the site was not yet fully stored for offline use';
+  }
+  const missing: string[] = [];
+  const check = async (url: string) => {
+    const response = await fetch(url, { method: 'HEAD', cache: 'no-store' }).catch(() => null);
+    if (!response?.ok) {
+      const name = decodeURIComponent(new URL(url).pathname.split('/').pop() || url);
+      missing.push(`${name} (${response ? `HTTP ${response.status}` : 'network error'})`);
+    }
+  };
+  const runtime = ['pyodide.asm.mjs', 'pyodide.asm.wasm', 'python_stdlib.zip'];
+  await Promise.all([pyodideUrl, ...runtime.map((name) => new URL(name, pyodideUrl).href)].map(check));
+  const lock = await fetch(lockFileURL, { cache: 'no-store' })
+    .then((response) => (response.ok ? response.json() : null))
+    .catch(() => null);
+  if (!lock) {
+    missing.push('pyodide-lock.json');
+  } else {
+    const wheels = Object.values(lock.packages ?? {}).map((entry: any) => String(entry.file_name));
+    await Promise.all(wheels.map((file) => check(new URL(file, lockFileURL).href)));
+  }
+  if (!missing.length) {
+    return null;
+  }
+  const shown = missing.slice(0, 3).join(', ') + (missing.length > 3 ? ', …' : '');
+  return `a file it needs could not be downloaded: ${shown}`;
 }
 
 /** ``url`` made absolute against the site root: the kernel's worker cannot resolve it later. */
@@ -112,10 +176,172 @@ const kernels: JupyterFrontEndPlugin<void> = {
         },
         create: async (options: IKernel.IOptions): Promise<IKernel> => {
           const { PyodideKernel } = await import('@jupyterlite/pyodide-kernel');
+
+          /**
+           * The stock kernel, except that a failed start is said in the notebook: every cell
+           * run answers with the cause instead of staying at [*] forever. (JupyterLite holds
+           * every message until ``ready`` resolves, so ``ready`` resolves even then.)
+           */
+          class EnvironmentKernel extends PyodideKernel {
+            private failure: string | null = null;
+
+            /** Why the kernel could not start (null: it started, or is starting). */
+            get startError(): string | null {
+              return this.failure;
+            }
+            private readonly started: Promise<void>;
+
+            constructor(kernelOptions: ConstructorParameters<typeof PyodideKernel>[0]) {
+              super(kernelOptions);
+              this.started = super.ready.then(
+                () => undefined,
+                async (reason) => {
+                  const missing = await missingFiles(
+                    pyodideUrl,
+                    loadPyodideOptions.lockFileURL,
+                  ).catch(() => null);
+                  this.failure = missing ?? String(reason);
+                },
+              );
+            }
+
+            get ready(): Promise<void> {
+              return this.started ?? super.ready;
+            }
+
+            async executeRequest(
+              content: KernelMessage.IExecuteRequestMsg['content'],
+            ): Promise<KernelMessage.IExecuteReplyMsg['content']> {
+              await this.ready;
+              if (this.failure === null) {
+                const reply = await super.executeRequest(content);
+                // the kernel names the class as "<class 'ModuleNotFoundError'>"
+                if (reply.status === 'error' && reply.ename.includes('ModuleNotFoundError')) {
+                  await this.explainMissingModule(reply.evalue);
+                }
+                return reply;
+              }
+              const failure = startFailure(environment.display_name, this.failure);
+              const error = {
+                ename: 'KernelStartError',
+                evalue: failure.title,
+                traceback: [failure.title, '', failure.help],
+              };
+              this.publishExecuteError(error, this.parentHeader);
+              return { status: 'error', execution_count: this.executionCount, ...error };
+            }
+
+            /**
+             * "No module named 'attrs'" while the environment ships attrs means its wheel failed
+             * to load in the browser (the real cause is only in the console): say so.
+             */
+            private async explainMissingModule(evalue: string): Promise<void> {
+              const module = /No module named '([^'.]+)/.exec(evalue)?.[1];
+              const lockURL = loadPyodideOptions.lockFileURL;
+              const lock = module
+                ? await fetch(lockURL)
+                    .then((response) => (response.ok ? response.json() : null))
+                    .catch(() => null)
+                : null;
+              const entry: any = Object.values(lock?.packages ?? {}).find(
+                (candidate: any) =>
+                  Array.isArray(candidate.imports) && candidate.imports.includes(module),
+              );
+              if (!entry) {
+                return;
+              }
+              const wheel = new URL(String(entry.file_name), lockURL).href;
+              const response = await fetch(wheel, { method: 'HEAD', cache: 'no-store' }).catch(
+                () => null,
+              );
+              const cause = !navigator.onLine
+                ? 'this device is offline and the site was not yet fully stored for offline use'
+                : response?.ok
+                  ? 'see the browser console for details'
+                  : `${entry.file_name.split('/').pop()} could not be downloaded (${
+                      response ? `HTTP ${response.status}` : 'network error'
+                    })`;
+              this.stream(
+                {
+                  name: 'stderr',
+                  text:
+                    `\n${module} is part of this kernel ("${environment.display_name}", package ` +
+                    `${entry.name} ${entry.version}) but could not be loaded: ${cause}. Reload ` +
+                    'the page when you are online; if it keeps happening, tell the course author ' +
+                    '(`lite-build check` finds missing files).\n',
+                },
+                this.parentHeader,
+              );
+            }
+
+            // without a started kernel the other requests get empty answers, not a hang
+            async completeRequest(
+              content: KernelMessage.ICompleteRequestMsg['content'],
+            ): Promise<KernelMessage.ICompleteReplyMsg['content']> {
+              await this.ready;
+              if (this.failure === null) {
+                return super.completeRequest(content);
+              }
+              const at = content.cursor_pos;
+              return { status: 'ok', matches: [], cursor_start: at, cursor_end: at, metadata: {} };
+            }
+
+            async inspectRequest(
+              content: KernelMessage.IInspectRequestMsg['content'],
+            ): Promise<KernelMessage.IInspectReplyMsg['content']> {
+              await this.ready;
+              if (this.failure === null) {
+                return super.inspectRequest(content);
+              }
+              return { status: 'ok', found: false, data: {}, metadata: {} };
+            }
+
+            async isCompleteRequest(
+              content: KernelMessage.IIsCompleteRequestMsg['content'],
+            ): Promise<KernelMessage.IIsCompleteReplyMsg['content']> {
+              await this.ready;
+              if (this.failure === null) {
+                return super.isCompleteRequest(content);
+              }
+              return { status: 'unknown' };
+            }
+
+            async commInfoRequest(
+              content: KernelMessage.ICommInfoRequestMsg['content'],
+            ): Promise<KernelMessage.ICommInfoReplyMsg['content']> {
+              await this.ready;
+              if (this.failure === null) {
+                return super.commInfoRequest(content);
+              }
+              return { status: 'ok', comms: {} };
+            }
+
+            async commOpen(msg: KernelMessage.ICommOpenMsg): Promise<void> {
+              await this.ready;
+              if (this.failure === null) {
+                return super.commOpen(msg);
+              }
+            }
+
+            async commMsg(msg: KernelMessage.ICommMsgMsg): Promise<void> {
+              await this.ready;
+              if (this.failure === null) {
+                return super.commMsg(msg);
+              }
+            }
+
+            async commClose(msg: KernelMessage.ICommCloseMsg): Promise<void> {
+              await this.ready;
+              if (this.failure === null) {
+                return super.commClose(msg);
+              }
+            }
+          }
+
           // the kernel's files reach the notebook's folder through the service worker or,
           // under cross-origin isolation, through SharedArrayBuffer
           const mountDrive = !!(serviceWorkerManager?.enabled || crossOriginIsolated);
-          const kernel = new PyodideKernel({
+          const kernel = new EnvironmentKernel({
             ...options,
             pyodideUrl,
             pipliteUrls,
@@ -126,6 +352,17 @@ const kernels: JupyterFrontEndPlugin<void> = {
             contentsManager,
             browsingContextId: serviceWorkerManager?.browsingContextId,
             logger,
+          });
+          void kernel.ready.then(() => {
+            if (kernel.startError === null) {
+              return;
+            }
+            const failure = startFailure(environment.display_name, kernel.startError);
+            console.error(`${failure.title}\n${failure.help}`);
+            Notification.error(failure.title, {
+              autoClose: false,
+              actions: [{ label: 'Reload', callback: () => window.location.reload() }],
+            });
           });
           if (!mountDrive) {
             const message =
@@ -147,4 +384,4 @@ const kernels: JupyterFrontEndPlugin<void> = {
   },
 };
 
-export default [kernels, offline];
+export default [kernels, offline, versions];

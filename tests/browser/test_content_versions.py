@@ -1,0 +1,182 @@
+"""Course updates without losing students' work; two sites on one host keep their files apart."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import nbformat
+import pytest
+
+from lite_build.build import build
+from lite_build.config import load_config
+from lite_build.serve import make_server
+from tests.browser import lab
+from tests.conftest import Offline
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
+
+#: the notice of extension/src/versions.ts
+NOTICE_TITLE = "A newer version of this file"
+OPEN_BESIDE = "Open the New Version Beside Mine"
+RESET = "Reset to the Original"
+MY_EDIT = "# my own note"
+
+#: the text of the notebook open in the tab labelled ``name`` (null if there is no such tab)
+TAB_TEXT = """(name) => {
+    const tab = [...document.querySelectorAll('.lm-DockPanel .lm-TabBar-tab')]
+        .find((node) => node.querySelector('.lm-TabBar-tabLabel').innerText === name);
+    const panel = tab && document.getElementById(tab.dataset.id);
+    return panel ? [...panel.querySelectorAll('.jp-Cell .cm-content')]
+        .map((node) => node.textContent).join('\\n') : null;
+}"""
+
+
+def write_course(root: Path, version: str, *, title: str = "Versions") -> None:
+    (root / "lessons").mkdir(parents=True, exist_ok=True)
+    (root / "lite-build.toml").write_text(f'title = "{title}"\ncontent = ["lessons"]\n')
+    for name in ("lesson", "other", "unopened"):
+        notebook = nbformat.v4.new_notebook()
+        notebook.cells = [nbformat.v4.new_code_cell(f"print('{name.upper()} {version}')")]
+        nbformat.write(notebook, root / "lessons" / f"{name}.ipynb")
+
+
+def wait_for_tab_text(page: Any, name: str, text: str) -> str:
+    """The text of tab ``name``, brought to front (hidden notebooks may not render their cells),
+    once it contains ``text``."""
+    tab = page.locator(".lm-DockPanel .lm-TabBar-tabLabel").get_by_text(name, exact=True)
+    tab.wait_for(timeout=lab.KERNEL_TIMEOUT_MS)
+    tab.click()
+    page.wait_for_function(
+        f"([name, text]) => ({TAB_TEXT})(name)?.includes(text)",
+        arg=[name, text],
+        timeout=lab.KERNEL_TIMEOUT_MS,
+        polling=250,
+    )
+    found: str = page.evaluate(TAB_TEXT, name)
+    return found
+
+
+def open_tab(page: Any, url: str, name: str) -> None:
+    """Open notebook ``name`` and make its tab current (JupyterLab also restores earlier tabs)."""
+    page.goto(f"{url}lab/index.html?path={quote(name)}")
+    tab = page.locator(".lm-DockPanel .lm-TabBar-tabLabel").get_by_text(name, exact=True)
+    tab.wait_for(timeout=lab.KERNEL_TIMEOUT_MS)
+    tab.click()
+    page.click(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell .jp-InputArea-prompt >> nth=0")
+
+
+def edit_and_save(page: Any, text: str) -> None:
+    """Type ``text`` at the end of the current notebook's first cell, then save."""
+    editor = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell .cm-content").first
+    editor.click()
+    page.keyboard.press("Control+End")
+    page.keyboard.type(f"  {text}")
+    page.keyboard.press("Escape")
+    save(page)
+
+
+def save(page: Any) -> None:
+    page.keyboard.press("Control+s")
+    page.wait_for_selector(
+        ".lm-DockPanel .lm-TabBar-tab.lm-mod-current:not(.jp-mod-dirty)", timeout=30_000
+    )
+
+
+def file_names(page: Any) -> list[str]:
+    names: list[str] = page.eval_on_selector_all(
+        ".jp-DirListing-itemText", "nodes => nodes.map((node) => node.innerText)"
+    )
+    return names
+
+
+def test_a_student_who_edited_a_changed_lesson_is_told_and_keeps_both(
+    tmp_path: Path, serve_site: Any, offline_page: tuple[Any, Offline]
+) -> None:
+    write_course(tmp_path, "v1")
+    build(load_config(cwd=tmp_path))
+    url = serve_site(tmp_path / "_output").url
+    page, record = offline_page
+
+    # one student edits the lesson; the other notebook is only run and saved (as autosave does)
+    open_tab(page, url, "lesson.ipynb")
+    edit_and_save(page, MY_EDIT)
+    open_tab(page, url, "other.ipynb")
+    lab.run_all_cells(page)
+    lab.wait_for_output(page, "OTHER v1")
+    save(page)
+
+    write_course(tmp_path, "v2")
+    build(load_config(cwd=tmp_path))
+
+    page.goto(f"{url}lab/index.html?path=lesson.ipynb")
+    dialog = page.locator(".jp-Dialog")
+    dialog.get_by_text(NOTICE_TITLE).wait_for(timeout=lab.KERNEL_TIMEOUT_MS)
+    dialog.get_by_role("button", name=OPEN_BESIDE).click()
+    assert "LESSON v2" in wait_for_tab_text(page, "lesson (new version).ipynb", "LESSON v2")
+    mine = wait_for_tab_text(page, "lesson.ipynb", MY_EDIT)
+    assert "LESSON v1" in mine
+    assert "LESSON v2" not in mine
+
+    # the notebook that was only run shows the new version, with no question asked
+    page.goto(f"{url}lab/index.html?path=other.ipynb")
+    assert "OTHER v1" not in wait_for_tab_text(page, "other.ipynb", "OTHER v2")
+    assert not dialog.count()
+    page.goto(f"{url}lab/index.html?path=unopened.ipynb")
+    wait_for_tab_text(page, "unopened.ipynb", "UNOPENED v2")
+
+    # "Reset to the Original": the new version in place, the student's kept as a dated copy
+    page.locator(".jp-DirListing-item", has_text="lesson.ipynb").first.click(button="right")
+    page.locator(".lm-Menu-itemLabel", has_text=RESET).click()
+    assert MY_EDIT not in wait_for_tab_text(page, "lesson.ipynb", "LESSON v2")
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('.jp-DirListing-itemText')]
+            .some((node) => node.innerText.startsWith('lesson (my copy '))""",
+        timeout=30_000,
+    )
+    names = file_names(page)
+    assert {"lesson.ipynb", "lesson (new version).ipynb", "other.ipynb", "unopened.ipynb"} <= set(
+        names
+    )
+    [copy] = [name for name in names if name.startswith("lesson (my copy ")]
+    page.goto(f"{url}lab/index.html?path={copy}")
+    assert "LESSON v1" in wait_for_tab_text(page, copy, MY_EDIT)
+    assert record.external == []
+
+
+@pytest.fixture
+def two_sites(tmp_path: Path) -> Iterator[str]:
+    """Two courses from one host: /a/ and /b/, each with a lesson.ipynb."""
+    www = tmp_path / "www"
+    www.mkdir()
+    for name in ("a", "b"):
+        root = tmp_path / name
+        write_course(root, name, title=f"Course {name.upper()}")
+        build(load_config(cwd=root))
+        (www / name).symlink_to(root / "_output", target_is_directory=True)
+    server = make_server(www, port=0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.url
+    server.shutdown()
+    server.server_close()
+
+
+def test_two_sites_on_one_host_never_see_each_others_files(
+    two_sites: str, offline_page: tuple[Any, Offline]
+) -> None:
+    page, record = offline_page
+    open_tab(page, f"{two_sites}a/", "lesson.ipynb")
+    edit_and_save(page, MY_EDIT)
+
+    page.goto(f"{two_sites}b/lab/index.html?path=lesson.ipynb")
+    text = wait_for_tab_text(page, "lesson.ipynb", "LESSON b")
+    assert MY_EDIT not in text
+    databases = page.evaluate("async () => (await indexedDB.databases()).map((db) => db.name)")
+    assert {"lite-build: course-a", "lite-build: course-b"} <= set(databases)
+
+    page.goto(f"{two_sites}a/lab/index.html?path=lesson.ipynb")
+    assert "LESSON a" in wait_for_tab_text(page, "lesson.ipynb", MY_EDIT)
+    assert record.external == []
