@@ -13,6 +13,7 @@ import { ILoggerRegistry } from '@jupyterlab/logconsole';
 import { IServiceWorkerManager } from '@jupyterlite/apputils';
 import type { IKernel } from '@jupyterlite/services';
 import { IKernelSpecs } from '@jupyterlite/services';
+import type { PyodideKernel as StockKernel } from '@jupyterlite/pyodide-kernel';
 
 /** The plugin id, and its key in jupyter-lite.json's litePluginSettings. */
 const PLUGIN_ID = '@lite-build/environments-extension:kernels';
@@ -43,6 +44,40 @@ interface ISettings {
   pyodideUrl: string;
   disablePyPIFallback?: boolean;
   kernels: IEnvironmentKernel[];
+}
+
+/** What the page's start script (lite-build's prestart) left: a kernel worker already
+ * starting the runtime of one environment, and whether the site's service worker answers its
+ * requests (null while unknown). */
+interface IPrestartedWorker {
+  name: string;
+  worker: Worker;
+  controlled: boolean | null;
+}
+
+declare global {
+  interface Window {
+    liteBuildPrestart?: IPrestartedWorker;
+  }
+}
+
+/** The prestarted worker, if it was started for ``name`` and can serve the kernel. The first
+ * kernel takes it or ends it: a page keeps no idle runtime. Never waits: a kernel must exist
+ * as soon as it is asked for (cells run before it is ready are queued, not dropped). */
+function prestartedWorker(name: string, mountDrive: boolean): Worker | undefined {
+  const prestarted = window.liteBuildPrestart;
+  delete window.liteBuildPrestart;
+  if (!prestarted) {
+    return undefined;
+  }
+  // files and input() go through the service worker: the worker must be under its control
+  // (browsers differ for a worker created before the service worker took the page)
+  const usable = !mountDrive || prestarted.controlled === true;
+  if (prestarted.name === name && !crossOriginIsolated && usable) {
+    return prestarted.worker;
+  }
+  prestarted.worker.terminate();
+  return undefined;
 }
 
 /** ``url`` made absolute against the site root: the kernel's worker cannot resolve it later. */
@@ -113,7 +148,14 @@ const kernels: JupyterFrontEndPlugin<void> = {
           // the kernel's files reach the notebook's folder through the service worker or,
           // under cross-origin isolation, through SharedArrayBuffer
           const mountDrive = !!(serviceWorkerManager?.enabled || crossOriginIsolated);
-          const kernel = new PyodideKernel({
+          const prestarted = prestartedWorker(environment.name, mountDrive);
+          // the stock kernel, driving the prestarted worker when there is one
+          class EnvironmentKernel extends PyodideKernel {
+            protected initWorker(kernelOptions: StockKernel.IOptions): Worker {
+              return prestarted ?? super.initWorker(kernelOptions);
+            }
+          }
+          const kernel = new EnvironmentKernel({
             ...options,
             pyodideUrl,
             pipliteUrls,
@@ -138,6 +180,10 @@ const kernels: JupyterFrontEndPlugin<void> = {
               }),
             );
           }
+          // a kernel that cannot start otherwise leaves no trace outside the log console
+          kernel.ready.catch((error) =>
+            console.error(`lite-build: the kernel ${environment.name} did not start: ${error}`),
+          );
           return kernel;
         },
       });
