@@ -101,6 +101,14 @@ def measure_notebook(page: Any, base: str, path: str) -> float:
     started = time.perf_counter()
     page.goto(f"{base}lab/index.html?path={path}")
     page.wait_for_selector(".jp-Notebook .jp-Cell")
+    # cells run while the notebook has no kernel yet are dropped, not queued: wait for the
+    # kernel's name in the toolbar (it may still be starting; then cells queue)
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('.jp-NotebookPanel .jp-Toolbar-kernelName')]
+             .some(node => node.innerText.trim() && !/no kernel/i.test(node.innerText))""",
+        timeout=TIMEOUT_MS,
+        polling=50,
+    )
     page.click('.lm-MenuBar-itemLabel:text-is("Run")')
     page.click('.lm-Menu-itemLabel:text-is("Run All Cells")')
     page.wait_for_selector(".jp-Notebook .jp-OutputArea-output", timeout=TIMEOUT_MS)
