@@ -139,6 +139,19 @@ class ContentVersions {
   async onOpened(widget: IDocumentWidget): Promise<void> {
     await widget.context.ready;
     const path = widget.context.path.replace(/^[^/]*:/, ''); // no drive prefix
+    // a restored workspace and a ?path= link may open the same file twice: ask once
+    if (this.checking.has(path)) {
+      return;
+    }
+    this.checking.add(path);
+    try {
+      await this.compare(widget, path);
+    } finally {
+      this.checking.delete(path);
+    }
+  }
+
+  private async compare(widget: IDocumentWidget, path: string): Promise<void> {
     const copy = this.copies()[path];
     const latest = this.shipped[path];
     if (!copy || !latest || copy.base.sha === latest.sha) {
@@ -285,6 +298,7 @@ class ContentVersions {
   }
 
   private readonly key: string;
+  private readonly checking = new Set<string>();
 }
 
 async function loadShipped(): Promise<Record<string, IShipped> | null> {

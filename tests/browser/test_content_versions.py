@@ -6,7 +6,6 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import nbformat
 import pytest
@@ -61,8 +60,14 @@ def wait_for_tab_text(page: Any, name: str, text: str) -> str:
 
 
 def open_tab(page: Any, url: str, name: str) -> None:
-    """Open notebook ``name`` and make its tab current (JupyterLab also restores earlier tabs)."""
-    page.goto(f"{url}lab/index.html?path={quote(name)}")
+    """Open notebook ``name`` from the file browser, as a student does, and make it current
+    (JupyterLab also restores the tabs open before)."""
+    page.goto(f"{url}lab/index.html")
+    item = page.locator(".jp-DirListing-item").filter(
+        has=page.locator(".jp-DirListing-itemText").get_by_text(name, exact=True)
+    )
+    item.wait_for(timeout=lab.KERNEL_TIMEOUT_MS)
+    item.dblclick()
     tab = page.locator(".lm-DockPanel .lm-TabBar-tabLabel").get_by_text(name, exact=True)
     tab.wait_for(timeout=lab.KERNEL_TIMEOUT_MS)
     tab.click()
@@ -122,10 +127,10 @@ def test_a_student_who_edited_a_changed_lesson_is_told_and_keeps_both(
     assert "LESSON v2" not in mine
 
     # the notebook that was only run shows the new version, with no question asked
-    page.goto(f"{url}lab/index.html?path=other.ipynb")
+    open_tab(page, url, "other.ipynb")
     assert "OTHER v1" not in wait_for_tab_text(page, "other.ipynb", "OTHER v2")
     assert not dialog.count()
-    page.goto(f"{url}lab/index.html?path=unopened.ipynb")
+    open_tab(page, url, "unopened.ipynb")
     wait_for_tab_text(page, "unopened.ipynb", "UNOPENED v2")
 
     # "Reset to the Original": the new version in place, the student's kept as a dated copy
@@ -142,7 +147,7 @@ def test_a_student_who_edited_a_changed_lesson_is_told_and_keeps_both(
         names
     )
     [copy] = [name for name in names if name.startswith("lesson (my copy ")]
-    page.goto(f"{url}lab/index.html?path={copy}")
+    open_tab(page, url, copy)
     assert "LESSON v1" in wait_for_tab_text(page, copy, MY_EDIT)
     assert record.external == []
 
@@ -171,12 +176,12 @@ def test_two_sites_on_one_host_never_see_each_others_files(
     open_tab(page, f"{two_sites}a/", "lesson.ipynb")
     edit_and_save(page, MY_EDIT)
 
-    page.goto(f"{two_sites}b/lab/index.html?path=lesson.ipynb")
+    open_tab(page, f"{two_sites}b/", "lesson.ipynb")
     text = wait_for_tab_text(page, "lesson.ipynb", "LESSON b")
     assert MY_EDIT not in text
     databases = page.evaluate("async () => (await indexedDB.databases()).map((db) => db.name)")
     assert {"lite-build: course-a", "lite-build: course-b"} <= set(databases)
 
-    page.goto(f"{two_sites}a/lab/index.html?path=lesson.ipynb")
+    open_tab(page, f"{two_sites}a/", "lesson.ipynb")
     assert "LESSON a" in wait_for_tab_text(page, "lesson.ipynb", MY_EDIT)
     assert record.external == []
