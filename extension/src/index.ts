@@ -95,9 +95,7 @@ async function missingFiles(pyodideUrl: string, lockFileURL: string): Promise<st
   };
   const runtime = ['pyodide.asm.mjs', 'pyodide.asm.wasm', 'python_stdlib.zip'];
   await Promise.all([pyodideUrl, ...runtime.map((name) => new URL(name, pyodideUrl).href)].map(check));
-  const lock = await fetch(lockFileURL, { cache: 'no-store' })
-    .then((response) => (response.ok ? response.json() : null))
-    .catch(() => null);
+  const lock = await fetchLock(lockFileURL);
   if (!lock) {
     missing.push('pyodide-lock.json');
   } else {
@@ -109,6 +107,13 @@ async function missingFiles(pyodideUrl: string, lockFileURL: string): Promise<st
   }
   const shown = missing.slice(0, 3).join(', ') + (missing.length > 3 ? ', …' : '');
   return `a file it needs could not be downloaded: ${shown}`;
+}
+
+/** An environment's pyodide-lock.json, or null when it cannot be fetched. */
+async function fetchLock(lockFileURL: string): Promise<any> {
+  return fetch(lockFileURL, { cache: 'no-store' })
+    .then((response) => (response.ok ? response.json() : null))
+    .catch(() => null);
 }
 
 /** ``url`` made absolute against the site root: the kernel's worker cannot resolve it later. */
@@ -238,11 +243,7 @@ const kernels: JupyterFrontEndPlugin<void> = {
             private async explainMissingModule(evalue: string): Promise<void> {
               const module = /No module named '([^'.]+)/.exec(evalue)?.[1];
               const lockURL = loadPyodideOptions.lockFileURL;
-              const lock = module
-                ? await fetch(lockURL)
-                    .then((response) => (response.ok ? response.json() : null))
-                    .catch(() => null)
-                : null;
+              const lock = module ? await fetchLock(lockURL) : null;
               const entry: any = Object.values(lock?.packages ?? {}).find(
                 (candidate: any) =>
                   Array.isArray(candidate.imports) && candidate.imports.includes(module),
@@ -274,67 +275,64 @@ const kernels: JupyterFrontEndPlugin<void> = {
               );
             }
 
+            /** ``call`` once the kernel started; ``fallback`` when it could not start. */
+            private async whenStarted<T>(call: () => Promise<T>, fallback: T): Promise<T> {
+              await this.ready;
+              return this.failure === null ? call() : fallback;
+            }
+
             // without a started kernel the other requests get empty answers, not a hang
-            async completeRequest(
+            completeRequest(
               content: KernelMessage.ICompleteRequestMsg['content'],
             ): Promise<KernelMessage.ICompleteReplyMsg['content']> {
-              await this.ready;
-              if (this.failure === null) {
-                return super.completeRequest(content);
-              }
               const at = content.cursor_pos;
-              return { status: 'ok', matches: [], cursor_start: at, cursor_end: at, metadata: {} };
+              return this.whenStarted(() => super.completeRequest(content), {
+                status: 'ok',
+                matches: [],
+                cursor_start: at,
+                cursor_end: at,
+                metadata: {},
+              });
             }
 
-            async inspectRequest(
+            inspectRequest(
               content: KernelMessage.IInspectRequestMsg['content'],
             ): Promise<KernelMessage.IInspectReplyMsg['content']> {
-              await this.ready;
-              if (this.failure === null) {
-                return super.inspectRequest(content);
-              }
-              return { status: 'ok', found: false, data: {}, metadata: {} };
+              return this.whenStarted(() => super.inspectRequest(content), {
+                status: 'ok',
+                found: false,
+                data: {},
+                metadata: {},
+              });
             }
 
-            async isCompleteRequest(
+            isCompleteRequest(
               content: KernelMessage.IIsCompleteRequestMsg['content'],
             ): Promise<KernelMessage.IIsCompleteReplyMsg['content']> {
-              await this.ready;
-              if (this.failure === null) {
-                return super.isCompleteRequest(content);
-              }
-              return { status: 'unknown' };
+              return this.whenStarted(() => super.isCompleteRequest(content), {
+                status: 'unknown',
+              });
             }
 
-            async commInfoRequest(
+            commInfoRequest(
               content: KernelMessage.ICommInfoRequestMsg['content'],
             ): Promise<KernelMessage.ICommInfoReplyMsg['content']> {
-              await this.ready;
-              if (this.failure === null) {
-                return super.commInfoRequest(content);
-              }
-              return { status: 'ok', comms: {} };
+              return this.whenStarted(() => super.commInfoRequest(content), {
+                status: 'ok',
+                comms: {},
+              });
             }
 
-            async commOpen(msg: KernelMessage.ICommOpenMsg): Promise<void> {
-              await this.ready;
-              if (this.failure === null) {
-                return super.commOpen(msg);
-              }
+            commOpen(msg: KernelMessage.ICommOpenMsg): Promise<void> {
+              return this.whenStarted(() => super.commOpen(msg), undefined);
             }
 
-            async commMsg(msg: KernelMessage.ICommMsgMsg): Promise<void> {
-              await this.ready;
-              if (this.failure === null) {
-                return super.commMsg(msg);
-              }
+            commMsg(msg: KernelMessage.ICommMsgMsg): Promise<void> {
+              return this.whenStarted(() => super.commMsg(msg), undefined);
             }
 
-            async commClose(msg: KernelMessage.ICommCloseMsg): Promise<void> {
-              await this.ready;
-              if (this.failure === null) {
-                return super.commClose(msg);
-              }
+            commClose(msg: KernelMessage.ICommCloseMsg): Promise<void> {
+              return this.whenStarted(() => super.commClose(msg), undefined);
             }
           }
 
