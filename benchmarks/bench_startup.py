@@ -1,6 +1,6 @@
 """Startup benchmark: how long learners wait, next to the floor of a bare Pyodide page.
 
-    python benchmarks/bench_startup.py [--runs 3] [--site DIR]
+    python benchmarks/bench_startup.py [--runs 3] [--site DIR [--site DIR2 ...]]
 
 Builds the default distribution (unless --site is given), serves it on 127.0.0.1 and measures
 in headless Chromium, each cold run in a fresh browser context (no HTTP cache, no storage):
@@ -12,7 +12,8 @@ in headless Chromium, each cold run in a fresh browser context (no HTTP cache, n
   first visit    bytes the browser received for the cold REPL (Content-Length of responses)
   site size      bytes on disk
 
-It prints figures and ratios to the floor; it never fails on time.
+It prints figures and ratios to the floor; it never fails on time. Given several --site, it
+measures them in turns within each run (same floor, same machine load), to compare two builds.
 """
 
 from __future__ import annotations
@@ -100,71 +101,105 @@ def measure_notebook(page: Any, base: str, path: str) -> float:
     started = time.perf_counter()
     page.goto(f"{base}lab/index.html?path={path}")
     page.wait_for_selector(".jp-Notebook .jp-Cell")
+    # cells run while the notebook has no kernel yet are dropped, not queued: wait for the
+    # kernel's name in the toolbar (it may still be starting; then cells queue)
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('.jp-NotebookPanel .jp-Toolbar-kernelName')]
+             .some(node => node.innerText.trim() && !/no kernel/i.test(node.innerText))""",
+        timeout=TIMEOUT_MS,
+        polling=50,
+    )
     page.click('.lm-MenuBar-itemLabel:text-is("Run")')
     page.click('.lm-Menu-itemLabel:text-is("Run All Cells")')
     page.wait_for_selector(".jp-Notebook .jp-OutputArea-output", timeout=TIMEOUT_MS)
     return time.perf_counter() - started
 
 
+class Figures:
+    """One site's measurements over the runs."""
+
+    def __init__(self) -> None:
+        self.floor: list[float] = []
+        self.repl_cold: list[float] = []
+        self.notebook_cold: list[float] = []
+        self.repl_warm: list[float] = []
+        self.transferred: list[int] = []
+
+    def measure(self, browser: Any, base: str, kernel: str, notebook: str) -> None:
+        self.floor.append(measure_floor(browser, base))
+        context = browser.new_context()
+        received: list[int] = []
+        context.on(
+            "response",
+            lambda r: received.append(int(r.headers.get("content-length", "0") or 0)),
+        )
+        page = context.new_page()
+        self.repl_cold.append(measure_repl(page, base, kernel))
+        self.transferred.append(sum(received))
+        self.repl_warm.append(measure_repl(page, base, kernel))
+        context.close()
+        context = browser.new_context()
+        self.notebook_cold.append(measure_notebook(context.new_page(), base, notebook))
+        context.close()
+
+    def last(self) -> str:
+        return (
+            f"floor {self.floor[-1]:.2f} s, repl cold {self.repl_cold[-1]:.2f} s, "
+            f"warm {self.repl_warm[-1]:.2f} s, notebook cold {self.notebook_cold[-1]:.2f} s"
+        )
+
+    def report(self, site: Path) -> None:
+        base_floor = statistics.median(self.floor)
+        rows = [
+            ("floor (bare Pyodide)", base_floor),
+            ("REPL, cold", statistics.median(self.repl_cold)),
+            ("notebook, cold", statistics.median(self.notebook_cold)),
+            ("REPL, warm revisit", statistics.median(self.repl_warm)),
+        ]
+        for name, seconds in rows:
+            print(f"  {name:<22} {seconds:6.2f} s   {seconds / base_floor:4.2f}x floor")
+        print(f"  {'first visit transfer':<22} {statistics.median(self.transferred) / 1e6:6.1f} MB")
+        print(f"  {'site size on disk':<22} {site_size(site) / 1e6:6.1f} MB")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--site", type=Path, help="a built site (default: build the default one)")
+    parser.add_argument(
+        "--site",
+        type=Path,
+        action="append",
+        help="a built site (default: build the default one); repeat to compare sites",
+    )
     args = parser.parse_args()
 
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory() as tmp:
-        site = args.site
-        if site is None:
-            site = Path(tmp) / "built"
-            build(load_config(cwd=REPO, output=site))
-        served_copy = with_bare_page(site, Path(tmp))
-        server, base = serve(served_copy)
+        sites: list[Path] = args.site or []
+        if not sites:
+            sites = [Path(tmp) / "built"]
+            build(load_config(cwd=REPO, output=sites[0]))
         kernel = load_config(cwd=REPO).environments[0].name
-        notebook = sorted(p.name for p in (site / "files").glob("*.ipynb"))[0]
-        floor, repl_cold, notebook_cold, repl_warm, transferred = [], [], [], [], []
+        served = []
+        for number, site in enumerate(sites):
+            server, base = serve(with_bare_page(site, Path(tmp) / str(number)))
+            notebook = sorted(p.name for p in (site / "files").glob("*.ipynb"))[0]
+            served.append((site, server, base, notebook, Figures()))
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(
                 executable_path=find_chromium(), headless=True, args=list(CHROMIUM_ARGS)
             )
             for run in range(args.runs):
-                floor.append(measure_floor(browser, base))
-                context = browser.new_context()
-                received: list[int] = []
-                context.on(
-                    "response",
-                    lambda r, received=received: received.append(
-                        int(r.headers.get("content-length", "0") or 0)
-                    ),
-                )
-                page = context.new_page()
-                repl_cold.append(measure_repl(page, base, kernel))
-                transferred.append(sum(received))
-                repl_warm.append(measure_repl(page, base, kernel))
-                context.close()
-                context = browser.new_context()
-                notebook_cold.append(measure_notebook(context.new_page(), base, notebook))
-                context.close()
-                print(
-                    f"run {run + 1}: floor {floor[-1]:.2f} s, repl cold {repl_cold[-1]:.2f} s, "
-                    f"warm {repl_warm[-1]:.2f} s, notebook cold {notebook_cold[-1]:.2f} s",
-                    flush=True,
-                )
+                for site, _, base, notebook, figures in served:
+                    figures.measure(browser, base, kernel, notebook)
+                    label = f" ({site})" if len(served) > 1 else ""
+                    print(f"run {run + 1}{label}: {figures.last()}", flush=True)
             browser.close()
-        server.shutdown()
-        base_floor = statistics.median(floor)
-        rows = [
-            ("floor (bare Pyodide)", statistics.median(floor)),
-            ("REPL, cold", statistics.median(repl_cold)),
-            ("notebook, cold", statistics.median(notebook_cold)),
-            ("REPL, warm revisit", statistics.median(repl_warm)),
-        ]
-        print(f"\nmedian of {args.runs} runs, headless Chromium, this machine")
-        for name, seconds in rows:
-            print(f"  {name:<22} {seconds:6.2f} s   {seconds / base_floor:4.2f}x floor")
-        print(f"  {'first visit transfer':<22} {statistics.median(transferred) / 1e6:6.1f} MB")
-        print(f"  {'site size on disk':<22} {site_size(site) / 1e6:6.1f} MB")
+        for site, server, _, _, figures in served:
+            server.shutdown()
+            print(f"\nmedian of {args.runs} runs, headless Chromium, this machine: {site}")
+            figures.report(site)
     return 0
 
 

@@ -1,7 +1,16 @@
 // @ts-check
 // The bundled @jupyterlite/pyodide-kernel ships prebuilt, self-contained worker modules and
-// its shim wheels: emit them as plain files instead of bundling them again.
+// its shim wheels: emit them as plain files instead of bundling them again. Our own prestart
+// worker (src/prestart.worker.ts) is shipped as is too: the app pages load it by name before
+// any bundle (lite-build writes their start script), so nothing in the bundle refers to it.
+const { rspack } = require('@rspack/core');
+
 module.exports = /** @type { import('@rspack/core').Configuration } */ ({
+  plugins: [
+    new rspack.CopyRspackPlugin({
+      patterns: [{ from: 'lib/prestart.worker.js', to: 'prestart.worker.[contenthash][ext]' }],
+    }),
+  ],
   optimization: {
     // worker files contain hash-like strings that confuse content hashing
     realContentHash: false,

@@ -28,6 +28,7 @@ from doit.task import Task, dict_to_task
 from doit.tools import config_changed
 
 from lite_build import __version__
+from lite_build.bytecode import FORMAT as BYTECODE_FORMAT
 from lite_build.compress import compress_site
 from lite_build.config import SiteConfig
 from lite_build.content import (
@@ -46,12 +47,14 @@ from lite_build.errors import LiteBuildError
 from lite_build.hosting import write_hosting_files
 from lite_build.kernel import (
     ENVIRONMENT_PACKAGE,
+    KERNEL_START_PACKAGES,
     environments_extension_dir,
     ipython_dir,
     kernel_extension_dir,
 )
 from lite_build.packages.sources import package_inputs, site_lock, site_sources
 from lite_build.precache import install_precache
+from lite_build.prestart import install_prestart
 from lite_build.runtime import PyodideRuntime, ensure_runtime
 from lite_build.site import (
     APP_JUNK,
@@ -205,6 +208,9 @@ class _Pipeline:
                                 for env in config.environments
                             ],
                             "lite-build": __version__,
+                            # what the locks hold for the kernel's start, and how wheels ship
+                            "kernel start": list(KERNEL_START_PACKAGES),
+                            "bytecode": BYTECODE_FORMAT if config.bytecode else None,
                             "index": os.environ.get("LITE_BUILD_INDEX_URL", ""),
                             "wheels": [str(path) for path in config.wheels],
                             "distribution": config.pyodide.distribution or "",
@@ -230,6 +236,8 @@ class _Pipeline:
                     ),
                     *(env.logo for env in config.environments if env.logo),
                     environments_extension_dir() / "package.json",
+                    # its workers are loaded by name, not through package.json
+                    *sorted((environments_extension_dir() / "static").glob("*.worker.*.js")),
                 ],
                 "targets": [self.app_stamp],
                 "uptodate": [
@@ -349,6 +357,7 @@ class _Pipeline:
                 reporter=self.reporter,
                 sources=sources,
                 lock=lock,
+                bytecode=self.config.bytecode,
             )
             if prepared.remote:
                 self.reporter.info(
@@ -387,7 +396,7 @@ class _Pipeline:
                     display_name=env.display_name,
                     piplite_index_sha256=packages.piplite_index_sha256,
                     lock_sha256=packages.lock_sha256,
-                    preload_packages=(ENVIRONMENT_PACKAGE,),
+                    preload_packages=(*KERNEL_START_PACKAGES, ENVIRONMENT_PACKAGE),
                     env={"IPYTHONDIR": ipython_dir(runtime.lock["info"]["python"])},
                     logo=_logo_name(env.logo),
                 )
@@ -464,6 +473,8 @@ class _Pipeline:
             environments.append(packages.describe())
         patch_wait_async(staging)
         apply_title(staging, config.title)
+        # the kernel's runtime starts while the app boots (see prestart.py)
+        install_prestart(staging)
         (staging / EMBED_PAGE).write_text(
             embed_page(config.title, content_notebooks(config), default_kernel(config)),
             encoding="utf-8",

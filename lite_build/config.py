@@ -79,6 +79,8 @@ class SiteConfig:
     isolated: bool = False
     #: a service worker keeps the whole site for offline use after the first visit
     precache: bool = True
+    #: wheels ship with precompiled bytecode (Node.js at build time)
+    bytecode: bool = False
     pyodide: PyodideSettings = field(default_factory=PyodideSettings)
     environments: tuple[Environment, ...] = ()
     #: local wheel files and folders of wheels, preferred over every other package source
@@ -217,6 +219,15 @@ OPTIONS: tuple[Option, ...] = (
         True,
         "Keep the whole site in the browser after the first visit (a service worker fills a "
         "cache in the background), so it reloads and runs code offline.",
+    ),
+    Option(
+        "",
+        "bytecode",
+        "boolean",
+        False,
+        "Ship the wheels with precompiled bytecode, made by the site's own Pyodide in Node.js "
+        "(needs Node.js 18 or newer at build time): the kernel imports about a quarter faster, "
+        "and the site grows by about 5 MB compressed.",
     ),
     Option(
         "",
@@ -514,6 +525,7 @@ def _validate(
         source_maps=cast(bool, _get(top, "", "source-maps")),
         isolated=cast(bool, _get(top, "", "isolated")),
         precache=cast(bool, _get(top, "", "precache")),
+        bytecode=cast(bool, _get(top, "", "bytecode")),
         pyodide=pyodide_settings,
         wheels=wheels,
         environments=environments,

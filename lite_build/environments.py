@@ -16,10 +16,14 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
+from lite_build.bytecode import precompile_wheels
+from lite_build.cache import sha256_of
 from lite_build.config import Environment
 from lite_build.kernel import (
     ENVIRONMENT_PACKAGE,
     environment_wheel,
+    kernel_extension_dir,
+    kernel_shims,
 )
 from lite_build.packages.index import SimpleIndex, default_index_url
 from lite_build.packages.lock import lock_entry, make_lock, make_piplite_index, write_json
@@ -100,9 +104,11 @@ def prepare_environment(
     reporter: Reporter | None = None,
     sources: PackageSources | None = None,
     lock: LockFile | None = None,
+    bytecode: bool = False,
 ) -> EnvironmentPackages:
     """``sources`` (default: PyPI only) and ``lock`` (lite-build.lock, if any) decide where
-    packages come from; see :mod:`lite_build.packages.sources`."""
+    packages come from; see :mod:`lite_build.packages.sources`. With ``bytecode``, wheels ship
+    with precompiled bytecode (when Node.js is at hand)."""
     reporter = reporter or NullReporter()
     info = runtime.lock["info"]
     if sources is None:
@@ -132,6 +138,19 @@ def prepare_environment(
         )
         for package in chosen.packages
     ]
+    # the kernel's own wheels, so the kernel loads everything it needs from the lock at once
+    shims = [shim for shim in kernel_shims(kernel_extension_dir()) if shim.name not in paths]
+    shipped = {name: path for name, path in paths.items() if path.suffix == ".whl"} | {
+        shim.name: shim.path for shim in shims
+    }
+    # with bytecode, wheels ship compiled (their sources were checked against published hashes)
+    compiled = precompile_wheels(shipped, runtime, reporter=reporter) if bytecode else shipped
+    for entry in entries:
+        name = entry["name"]
+        if name in compiled and compiled[name] != paths.get(name):
+            entry["sha256"] = sha256_of(compiled[name])
+    shim_files = {shim.name: compiled.pop(shim.name) for shim in shims}
+    paths = {**paths, **compiled}
     resolved = [package for package in chosen.packages if package.name in paths]
     by_name = {entry["name"]: entry for entry in entries}
     preload = [canonicalize_name(name) for name in environment.preload]
@@ -159,6 +178,21 @@ def prepare_environment(
             "shared_library": False,
         }
     )
+    entries += [
+        {
+            "name": shim.name,
+            "version": shim.version,
+            "file_name": WHEELS_FROM_LOCK + shim.filename,
+            "sha256": sha256_of(shim_files[shim.name]),
+            "imports": list(shim.imports),
+            "depends": list(shim.depends),
+            "install_dir": "site",
+            "package_type": "package",
+            "unvendored_tests": False,
+            "shared_library": False,
+        }
+        for shim in shims
+    ]
     write_json(dest / LOCK, make_lock(info, entries))
     write_json(
         dest / PIPLITE_INDEX,
@@ -171,6 +205,7 @@ def prepare_environment(
     )
     wheels = {package.filename: str(paths[package.name]) for package in resolved}
     wheels[wheel.filename] = str(wheel_path)
+    wheels.update({shim.filename: str(shim_files[shim.name]) for shim in shims})
     write_json(dest / WHEELS, dict(sorted(wheels.items())))
     summary = {
         "name": environment.name,

@@ -33,6 +33,25 @@ KERNELS_PLUGIN_ID = f"{ENVIRONMENTS_EXTENSION}:kernels"
 ENVIRONMENTS_EXTENSION_DIR = Path(__file__).parent / "labextension"
 #: installed by the kernel at start, beyond what the extension's own index provides
 KERNEL_PACKAGES = ("comm", "ipython", "jedi")
+#: the kernel extension's own packages the kernel installs at start: what each imports, and
+#: what it needs loaded with it (piplite imports micropip; the shims import IPython)
+KERNEL_SHIMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "piplite": (("piplite",), ("micropip",)),
+    "ipykernel": (("ipykernel",), ("pyodide-kernel",)),
+    "pyodide-kernel": (("pyodide_kernel",), ("comm", "ipython")),
+}
+#: everything the kernel installs at start, by the names its worker checks in
+#: ``loadPyodideOptions.packages``: listed there (and in the lock), they arrive in one parallel
+#: ``loadPackage`` with the runtime instead of one micropip/piplite install after another
+KERNEL_START_PACKAGES = (
+    "micropip",
+    "piplite",
+    "ipykernel",
+    "comm",
+    "pyodide-kernel",
+    "jedi",
+    "ipython",
+)
 
 #: the generated wheel that carries an environment's start-up (IPython profile)
 ENVIRONMENT_PACKAGE = "lite-build-environment"
@@ -85,6 +104,56 @@ def _version_key(version: str) -> Any:
     from packaging.version import Version
 
     return Version(version)
+
+
+@dataclass(frozen=True)
+class KernelShim:
+    """One of the kernel extension's own wheels, as a lock entry describes it."""
+
+    name: str
+    version: str
+    path: Path
+    sha256: str
+    imports: tuple[str, ...]
+    depends: tuple[str, ...]
+
+    @property
+    def filename(self) -> str:
+        return self.path.name
+
+
+def kernel_shims(extension_dir: Path) -> list[KernelShim]:
+    """The kernel extension's wheels the kernel installs at start (newest version of each)."""
+    index: dict[str, Any] = {
+        canonicalize_name(name): entry for name, entry in kernel_index(extension_dir).items()
+    }
+    shims = []
+    for name, (imports, depends) in KERNEL_SHIMS.items():
+        releases = index.get(name, {}).get("releases", {})
+        versions = sorted((v for v in releases if releases[v]), key=_version_key)
+        if not versions:
+            raise LiteBuildError(
+                f"the kernel extension {KERNEL_EXTENSION} ({extension_dir}) does not ship the "
+                f"{name} wheel the kernel installs at start; reinstall lite-build"
+            )
+        release = releases[versions[-1]][0]
+        path = extension_dir / "static" / "pypi" / release["filename"]
+        if not path.is_file():
+            raise LiteBuildError(
+                f"the kernel extension {KERNEL_EXTENSION} lists {release['filename']} but the "
+                f"file is missing ({path}); reinstall lite-build"
+            )
+        shims.append(
+            KernelShim(
+                name=name,
+                version=versions[-1],
+                path=path,
+                sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+                imports=imports,
+                depends=depends,
+            )
+        )
+    return shims
 
 
 def kernel_requirements(upstream_lock: dict[str, Any]) -> list[str]:

@@ -84,3 +84,39 @@ def test_the_wheel_is_deterministic_and_named_for_its_content() -> None:
     changed = environment_wheel("extra", ["msgpack"], "print(2)", "startup")
     assert changed.filename != first.filename
     assert first.filename.startswith(f"{ENVIRONMENT_MODULE}-0+extra.h")
+
+
+def test_the_kernel_shims_come_from_the_kernel_extension_with_their_hashes() -> None:
+    import hashlib
+
+    from lite_build.kernel import (
+        KERNEL_START_PACKAGES,
+        kernel_extension_dir,
+        kernel_shims,
+    )
+
+    shims = {shim.name: shim for shim in kernel_shims(kernel_extension_dir())}
+    assert set(shims) == {"piplite", "ipykernel", "pyodide-kernel"}
+    for shim in shims.values():
+        assert shim.path.is_file()
+        assert shim.sha256 == hashlib.sha256(shim.path.read_bytes()).hexdigest()
+        # the kernel's worker skips installing what loadPyodide already loaded, by these names
+        assert shim.name in KERNEL_START_PACKAGES
+    assert shims["pyodide-kernel"].imports == ("pyodide_kernel",)
+    assert shims["piplite"].depends == ("micropip",)
+
+
+def test_a_kernel_extension_without_a_shim_is_reported(tmp_path: Any) -> None:
+    import json
+
+    from lite_build.errors import LiteBuildError
+    from lite_build.kernel import kernel_shims
+
+    (tmp_path / "static" / "pypi").mkdir(parents=True)
+    (tmp_path / "static" / "pypi" / "all.json").write_text(json.dumps({}))
+    with pytest.raises(LiteBuildError) as error:
+        kernel_shims(tmp_path)
+    assert str(error.value) == (
+        f"the kernel extension @jupyterlite/pyodide-kernel-extension ({tmp_path}) does not ship "
+        "the piplite wheel the kernel installs at start; reinstall lite-build"
+    )

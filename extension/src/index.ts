@@ -15,6 +15,7 @@ import { IServiceWorkerManager } from '@jupyterlite/apputils';
 import type { KernelMessage } from '@jupyterlab/services';
 import type { IKernel } from '@jupyterlite/services';
 import { IKernelSpecs } from '@jupyterlite/services';
+import type { PyodideKernel as StockKernel } from '@jupyterlite/pyodide-kernel';
 
 import { offline } from './offline';
 import { versions } from './versions';
@@ -116,6 +117,40 @@ async function fetchLock(lockFileURL: string): Promise<any> {
     .catch(() => null);
 }
 
+/** What the page's start script (lite-build's prestart) left: a kernel worker already
+ * starting the runtime of one environment, and whether the site's service worker answers its
+ * requests (null while unknown). */
+interface IPrestartedWorker {
+  name: string;
+  worker: Worker;
+  controlled: boolean | null;
+}
+
+declare global {
+  interface Window {
+    liteBuildPrestart?: IPrestartedWorker;
+  }
+}
+
+/** The prestarted worker, if it was started for ``name`` and can serve the kernel. The first
+ * kernel takes it or ends it: a page keeps no idle runtime. Never waits: a kernel must exist
+ * as soon as it is asked for (cells run before it is ready are queued, not dropped). */
+function prestartedWorker(name: string, mountDrive: boolean): Worker | undefined {
+  const prestarted = window.liteBuildPrestart;
+  delete window.liteBuildPrestart;
+  if (!prestarted) {
+    return undefined;
+  }
+  // files and input() go through the service worker: the worker must be under its control
+  // (browsers differ for a worker created before the service worker took the page)
+  const usable = !mountDrive || prestarted.controlled === true;
+  if (prestarted.name === name && !crossOriginIsolated && usable) {
+    return prestarted.worker;
+  }
+  prestarted.worker.terminate();
+  return undefined;
+}
+
 /** ``url`` made absolute against the site root: the kernel's worker cannot resolve it later. */
 function absolute(url: string): string {
   return new URL(url, PageConfig.getBaseUrl()).href;
@@ -182,10 +217,16 @@ const kernels: JupyterFrontEndPlugin<void> = {
         create: async (options: IKernel.IOptions): Promise<IKernel> => {
           const { PyodideKernel } = await import('@jupyterlite/pyodide-kernel');
 
+          // the kernel's files reach the notebook's folder through the service worker or,
+          // under cross-origin isolation, through SharedArrayBuffer
+          const mountDrive = !!(serviceWorkerManager?.enabled || crossOriginIsolated);
+          const prestarted = prestartedWorker(environment.name, mountDrive);
+
           /**
-           * The stock kernel, except that a failed start is said in the notebook: every cell
-           * run answers with the cause instead of staying at [*] forever. (JupyterLite holds
-           * every message until ``ready`` resolves, so ``ready`` resolves even then.)
+           * The stock kernel, driving the prestarted worker when there is one; a failed start
+           * is said in the notebook: every cell run answers with the cause instead of staying
+           * at [*] forever. (JupyterLite holds every message until ``ready`` resolves, so
+           * ``ready`` resolves even then.)
            */
           class EnvironmentKernel extends PyodideKernel {
             private failure: string | null = null;
@@ -212,6 +253,10 @@ const kernels: JupyterFrontEndPlugin<void> = {
 
             get ready(): Promise<void> {
               return this.started ?? super.ready;
+            }
+
+            protected initWorker(kernelOptions: StockKernel.IOptions): Worker {
+              return prestarted ?? super.initWorker(kernelOptions);
             }
 
             async executeRequest(
@@ -336,9 +381,6 @@ const kernels: JupyterFrontEndPlugin<void> = {
             }
           }
 
-          // the kernel's files reach the notebook's folder through the service worker or,
-          // under cross-origin isolation, through SharedArrayBuffer
-          const mountDrive = !!(serviceWorkerManager?.enabled || crossOriginIsolated);
           const kernel = new EnvironmentKernel({
             ...options,
             pyodideUrl,

@@ -207,4 +207,17 @@
     const client = event.source;
     event.waitUntil(startFill().then((state) => client && client.postMessage(state)));
   });
+
+  // A page asks which of its workers this service worker controls: a kernel worker started
+  // before the service worker took the page (lite-build's prestart) may or may not have been
+  // claimed with it, depending on the browser, and input() and the drive need it controlled.
+  self.addEventListener("message", (event) => {
+    if (!event.data || event.data.type !== "lite-build-workers") return;
+    const client = event.source;
+    event.waitUntil(
+      self.clients.matchAll({ type: "worker" }).then((workers) => {
+        if (client) client.postMessage({ type: "lite-build-workers", urls: workers.map((w) => w.url) });
+      })
+    );
+  });
 })();

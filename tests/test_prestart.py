@@ -1,0 +1,85 @@
+"""The page script that starts the kernel's runtime while the app loads."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from lite_build.errors import LiteBuildError
+from lite_build.kernel import KERNELS_PLUGIN_ID
+from lite_build.prestart import KERNEL_APPS, install_prestart, prestart_settings
+
+STATIC = "extensions/@lite-build/environments-extension/static"
+
+
+def make_site(root: Path) -> Path:
+    options = {"lockFileURL": "./static/environments/python/pyodide-lock.json", "packages": []}
+    config = {
+        "jupyter-config-data": {
+            "defaultKernelName": "python",
+            "litePluginSettings": {
+                KERNELS_PLUGIN_ID: {
+                    "pyodideUrl": "./static/pyodide/pyodide.mjs",
+                    "kernels": [
+                        {"name": "python", "loadPyodideOptions": options},
+                        {"name": "data", "loadPyodideOptions": {"packages": ["numpy"]}},
+                    ],
+                }
+            },
+        }
+    }
+    (root / "jupyter-lite.json").write_text(json.dumps(config))
+    for app in (*KERNEL_APPS, "tree"):
+        (root / app).mkdir()
+        (root / app / "index.html").write_text("<html><head><title>x</title></head></html>")
+    (root / STATIC).mkdir(parents=True)
+    (root / STATIC / "prestart.worker.0123.js").write_text("")
+    (root / STATIC / "comlink.worker.4567.js").write_text("")
+    return root
+
+
+def test_settings_name_the_workers_the_default_kernel_and_each_environment(
+    tmp_path: Path,
+) -> None:
+    settings = prestart_settings(make_site(tmp_path))
+    assert settings == {
+        "name": "python",
+        "pyodideUrl": "./static/pyodide/pyodide.mjs",
+        "worker": f"./{STATIC}/prestart.worker.0123.js",
+        "kernel": f"./{STATIC}/comlink.worker.4567.js",
+        "environments": {
+            "python": {
+                "lockFileURL": "./static/environments/python/pyodide-lock.json",
+                "packages": [],
+            },
+            "data": {"packages": ["numpy"]},
+        },
+    }
+
+
+def test_the_script_goes_first_into_each_kernel_app_once(tmp_path: Path) -> None:
+    site = make_site(tmp_path)
+    changed = install_prestart(site)
+    assert sorted(page.parent.name for page in changed) == sorted(KERNEL_APPS)
+    assert install_prestart(site) == []  # already there
+    page = (site / "repl" / "index.html").read_text()
+    assert page.startswith("<html><head>\n    <script>\n      /* lite-build:prestart")
+    assert page.count("lite-build:prestart --") == 1
+    embedded = re.search(r"\}\)\((\{.*\})\);", page)
+    assert embedded is not None
+    assert json.loads(embedded.group(1)) == prestart_settings(site)
+    assert "prestart" not in (site / "tree" / "index.html").read_text()
+
+
+def test_a_missing_worker_file_is_reported(tmp_path: Path) -> None:
+    site = make_site(tmp_path)
+    (site / STATIC / "prestart.worker.0123.js").unlink()
+    with pytest.raises(LiteBuildError) as error:
+        install_prestart(site)
+    assert str(error.value) == (
+        f"the lite-build JupyterLab extension in {site / STATIC} should hold exactly one "
+        "prestart.worker.*.js file, found 0; rebuild it (scripts/setup.sh)"
+    )
