@@ -6,6 +6,7 @@ import gzip
 import json
 import os
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -28,6 +29,20 @@ def system_python() -> list[str]:
     if Path("/usr/bin/python3").exists():
         return ["/usr/bin/python3", "-I"]
     return [shutil.which("python3") or sys.executable, "-I"]
+
+
+def stop_launcher(
+    process: subprocess.Popen[str], stop_signal: int = signal.SIGINT
+) -> tuple[str, str]:
+    """Stop ``start.py`` as a teacher would (Ctrl+C by default); never leaves it running."""
+    process.send_signal(stop_signal)
+    try:
+        out, err = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        pytest.fail(f"start.py did not stop within 30 s of signal {stop_signal}")
+    return out or "", err or ""
 
 
 def make_site(root: Path) -> Path:
@@ -152,11 +167,39 @@ def test_start_py_serves_from_a_read_only_folder_with_a_plain_python(
             urllib.request.urlopen(url + "nothing/")
         assert missing.value.code == 404
     finally:
-        process.send_signal(2)  # Ctrl+C
-        out, err = process.communicate(timeout=30)
+        out, err = stop_launcher(process)
     assert process.returncode == 0, err
     assert out.strip().endswith("Stopped.")
     assert err == ""
     assert sorted(read_only_bundle.rglob("*")) == before  # wrote nothing
     assert not os.access(read_only_bundle, os.W_OK) or os.geteuid() == 0
     assert stat.S_IMODE(read_only_bundle.stat().st_mode) == 0o555
+
+
+def ignore_ctrl_c() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "kill"])
+def test_start_py_stops_cleanly_even_when_started_in_the_background(
+    read_only_bundle: Path, stop_signal: signal.Signals
+) -> None:
+    # a script's background job inherits an ignored Ctrl+C; the launcher must still obey it
+    process = subprocess.Popen(
+        [*system_python(), "start.py", "--no-browser", "--port", "0"],
+        cwd=read_only_bundle,
+        env={},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=ignore_ctrl_c,
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().split(" at ")[1].strip()
+        with urllib.request.urlopen(url) as reply:
+            assert reply.status == 200
+    finally:
+        out, err = stop_launcher(process, stop_signal)
+    assert (process.returncode, err) == (0, "")
+    assert out.strip().endswith("Stopped.")

@@ -18,6 +18,7 @@ import argparse
 import errno
 import json
 import os
+import signal
 import sys
 import threading
 import urllib.request
@@ -203,11 +204,26 @@ def already_serving(site: Path, port: int) -> bool:
         return False
 
 
+def stop_on_signals() -> None:
+    """Stop on Ctrl+C and on a polite ``kill`` (SIGTERM), however this process was started.
+
+    A program started in the background of a script inherits an *ignored* Ctrl+C, and Python
+    keeps it ignored; the launcher is meant to be stopped with Ctrl+C, so it asks for it.
+    """
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, stop)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Serve this course site and open it.")
     parser.add_argument("--port", type=int, help="port to use (default: this site's own port)")
     parser.add_argument("--no-browser", action="store_true", help="do not open a browser")
     args = parser.parse_args(argv)
+    stop_on_signals()
     site = Path(__file__).resolve().parent / SITE_FOLDER
     if not (site / "index.html").is_file():
         print(f"error: no site in {site}; keep start.py next to its 'site' folder", file=sys.stderr)

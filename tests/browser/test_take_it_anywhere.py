@@ -20,7 +20,7 @@ from lite_build.precache import CACHE_PREFIX, PRECACHE_WORKER
 from lite_build.serve import make_server
 from tests.browser import lab
 from tests.conftest import Offline
-from tests.test_bundle import system_python
+from tests.test_bundle import stop_launcher, system_python
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -155,8 +155,7 @@ def test_the_bundle_runs_from_a_read_only_folder_with_a_plain_python(
         lab.run_in_repl(page, url, "print('FROM', 6 * 7)", "FROM 42")
         assert record.external == []
     finally:
-        process.send_signal(2)
-        process.communicate(timeout=30)
+        stop_launcher(process)
         subprocess.run(["chmod", "-R", "u+w", str(stick)], check=True)
     assert process.returncode == 0
 
