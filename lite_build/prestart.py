@@ -40,9 +40,9 @@ PAGE_SCRIPT = """<script>
         });
         try {
           var url = new URL(settings.worker, root);
-          url.searchParams.set("kernel", new URL(settings.kernel, root).href);
           var worker = new Worker(url, { type: "module" });
-          worker.postMessage({ type: "lite-build:prestart", options: {
+          var kernel = new URL(settings.kernel, root).href;
+          worker.postMessage({ type: "lite-build:prestart", kernel: kernel, options: {
             pyodideUrl: pyodideUrl,
             indexUrl: pyodideUrl.slice(0, pyodideUrl.lastIndexOf("/") + 1),
             loadPyodideOptions: options

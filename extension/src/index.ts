@@ -145,8 +145,14 @@ function prestartedWorker(name: string, mountDrive: boolean): Worker | undefined
   // (browsers differ for a worker created before the service worker took the page)
   const usable = !mountDrive || prestarted.controlled === true;
   if (prestarted.name === name && !crossOriginIsolated && usable) {
+    console.info(`lite-build: kernel "${name}" uses the runtime started with the page`);
     return prestarted.worker;
   }
+  const why =
+    prestarted.name !== name
+      ? `it was started for "${prestarted.name}"`
+      : 'the service worker does not control it yet';
+  console.info(`lite-build: kernel "${name}" starts its own runtime: ${why}`);
   prestarted.worker.terminate();
   return undefined;
 }

@@ -7,9 +7,11 @@
 // adopts the worker; the stock PyodideKernel drives it as usual.
 //
 // The worker is the stock comlink kernel worker of @jupyterlite/pyodide-kernel (its URL comes
-// in this worker's `kernel` query parameter) with one change: `initRuntime` takes the runtime
-// prestarted with the same options instead of loading a second one. Messages that arrive while
-// the stock worker module loads are held and then replayed to it.
+// in the `lite-build:prestart` message, the first the page posts) with one change:
+// `initRuntime` takes the runtime prestarted with the same options instead of loading a second
+// one. Messages that arrive while the stock worker module loads are held and then replayed to it.
+// (Not a query parameter of this worker's URL: a worker's `location` is the URL of the response,
+// and the precache answers with a cached response that has no query.)
 //
 // The file is shipped as is (see webpack.config.js): it imports nothing at build time.
 
@@ -100,6 +102,9 @@ async function serviceWorkerAnswers(url: string): Promise<boolean> {
   }
 }
 
+/** The stock kernel worker, loaded once and changed to adopt the prestarted runtime. */
+let stockLoaded: Promise<void> | null = null;
+
 function onOwnMessage(event: MessageEvent): boolean {
   const data = event.data;
   if (data?.type === 'lite-build:prestart') {
@@ -108,6 +113,7 @@ function onOwnMessage(event: MessageEvent): boolean {
     // a failed prestart is not an error yet: the kernel then loads its runtime itself
     pyodide.catch((error) => console.warn('lite-build: the early kernel start failed', error));
     prestarted = { key: runtimeKey(options), pyodide };
+    stockLoaded ??= loadStock(String(data.kernel));
     return true;
   }
   if (data?.type === 'lite-build:probe') {
@@ -126,43 +132,41 @@ function holding(event: MessageEvent): void {
 
 addEventListener('message', holding);
 
-const stockUrl = new URL(location.href).searchParams.get('kernel');
-if (!stockUrl) {
-  throw new Error('lite-build: the kernel worker was started without its "kernel" parameter');
-}
-const stock = await import(/* webpackIgnore: true */ stockUrl);
-const kernelClass: RemoteKernelClass = stock.PyodideComlinkKernel;
-const stockInitRuntime = kernelClass.prototype.initRuntime;
+async function loadStock(url: string): Promise<void> {
+  const stock = await import(/* webpackIgnore: true */ url);
+  const kernelClass: RemoteKernelClass = stock.PyodideComlinkKernel;
+  const stockInitRuntime = kernelClass.prototype.initRuntime;
 
-kernelClass.prototype.initRuntime = async function (
-  this: IRemoteKernel,
-  options: IRuntimeOptions,
-): Promise<void> {
-  const early = prestarted;
-  prestarted = null;
-  if (early && early.key === runtimeKey(options)) {
-    adopter = this;
-    const pyodide = await early.pyodide.catch(() => null);
-    if (pyodide) {
-      this._pyodide = pyodide;
-      pyodide._api.on_fatal = async (error: Error) => {
-        log(
-          'critical',
-          error.name === 'Exit'
-            ? 'Pyodide has exited and can no longer be used.'
-            : `Pyodide has suffered a fatal error: ${error.name}: ${error.message}\n${error.stack}`,
-        );
-      };
-      return;
+  kernelClass.prototype.initRuntime = async function (
+    this: IRemoteKernel,
+    options: IRuntimeOptions,
+  ): Promise<void> {
+    const early = prestarted;
+    prestarted = null;
+    if (early && early.key === runtimeKey(options)) {
+      adopter = this;
+      const pyodide = await early.pyodide.catch(() => null);
+      if (pyodide) {
+        this._pyodide = pyodide;
+        pyodide._api.on_fatal = async (error: Error) => {
+          log(
+            'critical',
+            error.name === 'Exit'
+              ? 'Pyodide has exited and can no longer be used.'
+              : `Pyodide has suffered a fatal error: ${error.name}: ${error.message}\n${error.stack}`,
+          );
+        };
+        return;
+      }
     }
-  }
-  return stockInitRuntime.call(this, options);
-};
+    return stockInitRuntime.call(this, options);
+  };
 
-removeEventListener('message', holding);
-addEventListener('message', (event: MessageEvent) => void onOwnMessage(event));
-for (const event of held.splice(0)) {
-  dispatchEvent(new MessageEvent('message', { data: event.data, ports: [...event.ports] }));
+  removeEventListener('message', holding);
+  addEventListener('message', (event: MessageEvent) => void onOwnMessage(event));
+  for (const event of held.splice(0)) {
+    dispatchEvent(new MessageEvent('message', { data: event.data, ports: [...event.ports] }));
+  }
 }
 
 export {};

@@ -99,3 +99,35 @@ def test_isolated_site_runs_many_cells_in_a_row(
     lab.run_notebook(page, isolated_url, "04-packages.ipynb", "DONE 04")
     lab.run_notebook(page, isolated_url, "02-data-files.ipynb", "DONE 02")
     assert record.external == []
+
+
+#: what the page logs when the kernel adopts the runtime its page started (extension/src/index.ts)
+ADOPTED = 'info: lite-build: kernel "python" uses the runtime started with the page'
+
+
+def test_a_second_visit_runs_on_the_runtime_started_with_the_page(
+    site_url: str, offline_page: tuple[Any, Offline]
+) -> None:
+    page, record = offline_page
+    # first visit: the service worker installs; the page's early runtime is not under its control
+    lab.run_in_repl(page, site_url, "print('FIRST', 1)", "FIRST 1")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+
+    runtimes: list[str] = []
+
+    def count_runtime(request: Any) -> None:
+        if request.url.endswith("/pyodide.asm.wasm"):
+            runtimes.append(request.url)
+
+    page.on("request", count_runtime)
+    record.console.clear()
+    outputs = lab.run_notebook(page, site_url, "03-input.ipynb", "DONE 03", answer="Grace")
+    assert "Grace" in outputs  # input() goes through the service worker
+    assert ADOPTED in record.console
+    assert len(runtimes) == 1  # the kernel did not load a second runtime
+
+    code = "print('ROWS', len(open('data/weather.csv').read().splitlines()))"
+    assert "ROWS " in lab.run_in_repl(page, site_url, code, "ROWS ")  # files: the drive
+    assert record.console.count(ADOPTED) == 2
+    assert len(runtimes) == 2
+    assert record.external == []
