@@ -26,6 +26,10 @@ PAGE_SCRIPT = """<script>
       /* lite-build:prestart -- start the kernel's runtime while the app loads */
       (function (settings) {
         if (window.crossOriginIsolated || typeof Worker !== "function") return;
+        // on a first visit no service worker controls the page yet, and a worker started now
+        // stays outside it: the kernel could not use it (input() and files need it), so the
+        // early start would only compete with the app for the processor
+        if (navigator.serviceWorker && !navigator.serviceWorker.controller) return;
         if (window.location.pathname.match(/(index.html|\\/?)$/) == null) return;
         var name = new URLSearchParams(window.location.search).get("kernel") || settings.name;
         var environment = settings.environments[name];
