@@ -54,6 +54,7 @@ def test_config_has_every_main_key(tmp_path: Path) -> None:
         "source-maps": False,
         "isolated": False,
         "precache": True,
+        "bytecode": False,
         "environments": [
             {
                 "name": "python",
