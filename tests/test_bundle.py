@@ -12,7 +12,7 @@ import subprocess
 import sys
 import urllib.request
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -29,6 +29,21 @@ def system_python() -> list[str]:
     if Path("/usr/bin/python3").exists():
         return ["/usr/bin/python3", "-I"]
     return [shutil.which("python3") or sys.executable, "-I"]
+
+
+def start_launcher(
+    folder: Path, preexec_fn: Callable[[], None] | None = None
+) -> subprocess.Popen[str]:
+    """``start.py`` of an unzipped bundle, run by a plain system Python, no browser, any port."""
+    return subprocess.Popen(
+        [*system_python(), "start.py", "--no-browser", "--port", "0"],
+        cwd=folder,
+        env={},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=preexec_fn,
+    )
 
 
 def stop_launcher(
@@ -139,14 +154,7 @@ def test_start_py_serves_from_a_read_only_folder_with_a_plain_python(
     read_only_bundle: Path,
 ) -> None:
     before = sorted(read_only_bundle.rglob("*"))
-    process = subprocess.Popen(
-        [*system_python(), "start.py", "--no-browser", "--port", "0"],
-        cwd=read_only_bundle,
-        env={},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = start_launcher(read_only_bundle)
     try:
         assert process.stdout is not None
         line = process.stdout.readline()
@@ -185,15 +193,7 @@ def test_start_py_stops_cleanly_even_when_started_in_the_background(
     read_only_bundle: Path, stop_signal: signal.Signals
 ) -> None:
     # a script's background job inherits an ignored Ctrl+C; the launcher must still obey it
-    process = subprocess.Popen(
-        [*system_python(), "start.py", "--no-browser", "--port", "0"],
-        cwd=read_only_bundle,
-        env={},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=ignore_ctrl_c,
-    )
+    process = start_launcher(read_only_bundle, preexec_fn=ignore_ctrl_c)
     try:
         assert process.stdout is not None
         url = process.stdout.readline().split(" at ")[1].strip()
