@@ -63,6 +63,12 @@ def open_tab(page: Any, url: str, name: str) -> None:
     """Open notebook ``name`` from the file browser, as a student does, and make it current
     (JupyterLab also restores the tabs open before)."""
     page.goto(f"{url}lab/index.html")
+    show_tab(page, name)
+
+
+def show_tab(page: Any, name: str) -> None:
+    """Open notebook ``name`` from the file browser of the page as it is (or bring its tab to
+    front if it is open already), and make it current."""
     item = page.locator(".jp-DirListing-item").filter(
         has=page.locator(".jp-DirListing-itemText").get_by_text(name, exact=True)
     )
@@ -133,7 +139,11 @@ def test_a_student_who_edited_a_changed_lesson_is_told_and_keeps_both(
     open_tab(page, url, "unopened.ipynb")
     wait_for_tab_text(page, "unopened.ipynb", "UNOPENED v2")
 
-    # "Reset to the Original": the new version in place, the student's kept as a dated copy
+    # "Reset to the Original": the new version in place, the student's kept as a dated copy.
+    # The lesson is open first, so the open notebook must show the original too (not left to
+    # JupyterLab's restoring of the tabs open before, which may not have saved them all)
+    show_tab(page, "lesson.ipynb")
+    assert "LESSON v2" not in wait_for_tab_text(page, "lesson.ipynb", MY_EDIT)
     page.locator(".jp-DirListing-item", has_text="lesson.ipynb").first.click(button="right")
     page.locator(".lm-Menu-itemLabel", has_text=RESET).click()
     assert MY_EDIT not in wait_for_tab_text(page, "lesson.ipynb", "LESSON v2")
