@@ -106,7 +106,9 @@
   /** Stored while the page already reads the response: no wait for the whole body. */
   function keep(event, path, response) {
     if (storable(response)) {
-      event.waitUntil(caches.open(CACHE).then((cache) => cache.put(keyFor(path), response.clone())));
+      // cloned now: once the page reads the response, its body can no longer be cloned
+      const copy = response.clone();
+      event.waitUntil(caches.open(CACHE).then((cache) => cache.put(keyFor(path), copy)));
     }
     return response;
   }
