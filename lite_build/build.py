@@ -29,6 +29,7 @@ from doit.tools import config_changed
 
 from lite_build import __version__
 from lite_build.bytecode import FORMAT as BYTECODE_FORMAT
+from lite_build.cache import sha256_of
 from lite_build.compress import compress_site
 from lite_build.config import SiteConfig
 from lite_build.content import (
@@ -82,6 +83,8 @@ from lite_build.site import (
     verify_site_config,
     write_json,
 )
+from lite_build.snapshot import FORMAT as SNAPSHOT_FORMAT
+from lite_build.snapshot import SNAPSHOT_FILE, START_IMPORTS, make_snapshot
 from lite_build.ui import NullReporter, Reporter
 from lite_build.widgets import (
     environments_with_widgets,
@@ -169,7 +172,7 @@ class _Pipeline:
         env_outputs = [
             self.packages_dir(env.name) / name
             for env in config.environments
-            for name in ("pyodide-lock.json", "all.json", "wheels.json")
+            for name in ("pyodide-lock.json", "all.json", "wheels.json", SNAPSHOT_JSON)
         ]
         return [
             {
@@ -211,6 +214,7 @@ class _Pipeline:
                             # what the locks hold for the kernel's start, and how wheels ship
                             "kernel start": list(KERNEL_START_PACKAGES),
                             "bytecode": BYTECODE_FORMAT if config.bytecode else None,
+                            "snapshot": SNAPSHOT_FORMAT if config.snapshot else None,
                             "index": os.environ.get("LITE_BUILD_INDEX_URL", ""),
                             "wheels": [str(path) for path in config.wheels],
                             "distribution": config.pyodide.distribution or "",
@@ -232,7 +236,7 @@ class _Pipeline:
                     *(
                         self.packages_dir(env.name) / name
                         for env in config.environments
-                        for name in ("all.json", "pyodide-lock.json")
+                        for name in ("all.json", "pyodide-lock.json", SNAPSHOT_JSON)
                     ),
                     *(env.logo for env in config.environments if env.logo),
                     environments_extension_dir() / "package.json",
@@ -359,6 +363,7 @@ class _Pipeline:
                 lock=lock,
                 bytecode=self.config.bytecode,
             )
+            self._snapshot(prepared, runtime)
             if prepared.remote:
                 self.reporter.info(
                     f"the site is not offline: environment {env.name!r} loads "
@@ -366,6 +371,31 @@ class _Pipeline:
                     "run time: "
                     + ", ".join(f"{p['name']} {p['version']} ({p['url']})" for p in prepared.remote)
                 )
+
+    def _snapshot(self, packages: EnvironmentPackages, runtime: PyodideRuntime) -> None:
+        """The environment's kernel snapshot into its work folder (or none), and
+        ``snapshot.json`` saying which."""
+        target = packages.folder / SNAPSHOT_FILE
+        made = None
+        if self.config.snapshot:
+            lock = json.loads(packages.lock_path.read_text(encoding="utf-8"))
+            made = make_snapshot(
+                runtime,
+                lock,
+                packages.wheels,
+                roots=KERNEL_ROOTS,
+                env=kernel_env(runtime),
+                reporter=self.reporter,
+            )
+        if made is None:
+            target.unlink(missing_ok=True)
+            write_json(packages.folder / SNAPSHOT_JSON, {"sha256": None})
+            return
+        shutil.copyfile(made, target)
+        write_json(
+            packages.folder / SNAPSHOT_JSON,
+            {"sha256": sha256_of(target), "size": target.stat().st_size},
+        )
 
     def build_app(self, content: list[Any]) -> None:
         config = self.config
@@ -396,9 +426,11 @@ class _Pipeline:
                     display_name=env.display_name,
                     piplite_index_sha256=packages.piplite_index_sha256,
                     lock_sha256=packages.lock_sha256,
-                    preload_packages=(*KERNEL_START_PACKAGES, ENVIRONMENT_PACKAGE),
-                    env={"IPYTHONDIR": ipython_dir(runtime.lock["info"]["python"])},
+                    preload_packages=KERNEL_ROOTS,
+                    env=kernel_env(runtime),
                     logo=_logo_name(env.logo),
+                    snapshot_sha256=_snapshot_sha256(self.packages_dir(env.name)),
+                    start_imports=START_IMPORTS,
                 )
             )
         overrides_json = config.overrides / "overrides.json" if config.overrides else None
@@ -466,6 +498,8 @@ class _Pipeline:
             env_dir.mkdir(parents=True, exist_ok=True)
             shutil.copy2(packages.lock_path, env_dir / "pyodide-lock.json")
             shutil.copy2(packages.piplite_index_path, env_dir / "all.json")
+            if _snapshot_sha256(packages.folder):
+                shutil.copy2(packages.folder / SNAPSHOT_FILE, env_dir / SNAPSHOT_FILE)
             logo = _logo_name(env.logo)
             if env.logo and logo:
                 shutil.copy2(env.logo, env_dir / logo)
@@ -502,6 +536,25 @@ def widget_extensions(environments: dict[str, EnvironmentPackages]) -> list[Path
     folder = widgets_extension_dir()
     log.info("shipping the widget manager %s for environment(s) %s", folder, ", ".join(using))
     return [folder]
+
+
+#: what every environment's kernel loads when it starts
+KERNEL_ROOTS = (*KERNEL_START_PACKAGES, ENVIRONMENT_PACKAGE)
+#: in an environment's work folder: the sha256 of its kernel snapshot (null: it has none)
+SNAPSHOT_JSON = "snapshot.json"
+
+
+def kernel_env(runtime: PyodideRuntime) -> dict[str, str]:
+    """The environment variables each kernel's Python starts with."""
+    return {"IPYTHONDIR": ipython_dir(runtime.lock["info"]["python"])}
+
+
+def _snapshot_sha256(folder: Path) -> str | None:
+    try:
+        sha256: str | None = json.loads((folder / SNAPSHOT_JSON).read_text())["sha256"]
+    except (OSError, ValueError, KeyError):
+        return None
+    return sha256 if sha256 and (folder / SNAPSHOT_FILE).is_file() else None
 
 
 def _logo_name(logo: Path | None) -> str | None:

@@ -8,10 +8,12 @@ hosts that do not simply ignore the extra files.
 from __future__ import annotations
 
 import gzip
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from lite_build.precache import precached_files
+from lite_build.kernel import KERNELS_PLUGIN_ID
+from lite_build.precache import on_demand_files, precached_files
 
 #: worth compressing: text, and WebAssembly (the runtime shrinks to about a third)
 COMPRESSIBLE_SUFFIXES = frozenset(
@@ -62,7 +64,8 @@ def compress_site(site: Path) -> list[Path]:
 class SizeReport:
     #: bytes on disk, compressed siblings included
     total: int
-    #: what a first visit transfers to fill the offline cache, using .gz siblings where present
+    #: what a first visit transfers to fill the offline cache, using .gz siblings where present,
+    #: with the default kernel's snapshot (another environment's is fetched when first used)
     first_visit: int
     #: (site path, bytes) of the largest files, largest first
     largest: tuple[tuple[str, int], ...]
@@ -77,5 +80,24 @@ def size_report(site: Path, *, largest: int = 5) -> SizeReport:
         compressed = path.with_name(path.name + ".gz")
         first_visit += min(size, compressed.stat().st_size) if compressed.is_file() else size
         sizes.append((path.relative_to(site).as_posix(), size))
+    default = _default_snapshot(site)
+    for path in on_demand_files(site):
+        if path == default:
+            first_visit += path.stat().st_size
+        sizes.append((path.relative_to(site).as_posix(), path.stat().st_size))
     sizes.sort(key=lambda item: (-item[1], item[0]))
     return SizeReport(total=total, first_visit=first_visit, largest=tuple(sizes[:largest]))
+
+
+def _default_snapshot(site: Path) -> Path | None:
+    """The snapshot file the default kernel starts from, if the site has one."""
+    try:
+        config = json.loads((site / "jupyter-lite.json").read_text(encoding="utf-8"))
+        data = config["jupyter-config-data"]
+        kernels = data["litePluginSettings"][KERNELS_PLUGIN_ID]
+        name = data.get("defaultKernelName") or kernels["kernels"][0]["name"]
+        kernel = next(k for k in kernels["kernels"] if k["name"] == name)
+        url = str(kernel["loadPyodideOptions"]["liteBuildSnapshotURL"])
+    except (OSError, ValueError, KeyError, IndexError, StopIteration):
+        return None
+    return site / url.split("?")[0]

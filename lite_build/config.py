@@ -81,6 +81,8 @@ class SiteConfig:
     precache: bool = True
     #: wheels ship with precompiled bytecode (Node.js at build time)
     bytecode: bool = False
+    #: each environment's kernel starts from a memory snapshot made at build time (Node.js)
+    snapshot: bool = True
     pyodide: PyodideSettings = field(default_factory=PyodideSettings)
     environments: tuple[Environment, ...] = ()
     #: local wheel files and folders of wheels, preferred over every other package source
@@ -228,6 +230,16 @@ OPTIONS: tuple[Option, ...] = (
         "Ship the wheels with precompiled bytecode, made by the site's own Pyodide in Node.js "
         "(needs Node.js 18 or newer at build time): the kernel imports about a quarter faster, "
         "and the site grows by about 5 MB compressed.",
+    ),
+    Option(
+        "",
+        "snapshot",
+        "boolean",
+        True,
+        "Start each kernel from a memory snapshot of its Python with IPython already imported, "
+        "made at build time by the site's own Pyodide in Node.js (needs Node.js 18 or newer): "
+        "the kernel is ready about 5 s sooner; a kernel's first start downloads about 14 MB "
+        "more (compressed), once.",
     ),
     Option(
         "",
@@ -526,6 +538,7 @@ def _validate(
         isolated=cast(bool, _get(top, "", "isolated")),
         precache=cast(bool, _get(top, "", "precache")),
         bytecode=cast(bool, _get(top, "", "bytecode")),
+        snapshot=cast(bool, _get(top, "", "snapshot")),
         pyodide=pyodide_settings,
         wheels=wheels,
         environments=environments,

@@ -21,6 +21,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from lite_build.errors import LiteBuildError
+from lite_build.snapshot import SNAPSHOT_FILE
 
 SERVICE_WORKER = "service-worker.js"
 PRECACHE_WORKER = "lite-build-sw.js"
@@ -33,6 +34,9 @@ EXCLUDED_SUFFIXES = (".gz", ".br", ".map")
 #: online visit shows the latest build at once; the app, runtime and wheels stay cache-first
 FRESH_FOLDERS = ("files/", "api/")
 FRESH_SUFFIXES = (".html", "jupyter-lite.json", "lite-build.json", "lite-build-content.json")
+#: kept "on demand": large files only the kernel of one environment needs (its snapshot) are not
+#: downloaded in the background for every environment, only kept when a kernel fetches them
+ON_DEMAND_NAMES = frozenset({SNAPSHOT_FILE})
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,8 @@ class Precache:
     version: str
     files: tuple[str, ...]
     size: int
+    #: served and kept by the worker like the others, but never fetched in the background
+    on_demand: tuple[str, ...] = ()
 
     @property
     def fresh(self) -> tuple[str, ...]:
@@ -53,6 +59,15 @@ class Precache:
 
 def precached_files(site: Path) -> list[Path]:
     """The files of ``site`` a visitor's browser keeps for offline use, in a stable order."""
+    return [path for path in _kept_files(site) if path.name not in ON_DEMAND_NAMES]
+
+
+def on_demand_files(site: Path) -> list[Path]:
+    """The files of ``site`` the browser keeps only once the page fetched them."""
+    return [path for path in _kept_files(site) if path.name in ON_DEMAND_NAMES]
+
+
+def _kept_files(site: Path) -> list[Path]:
     return [
         path
         for path in sorted(site.rglob("*"))
@@ -78,14 +93,26 @@ def plan_precache(site: Path) -> Precache:
         digest.update(f"{name}\0{hashlib.sha256(data).hexdigest()}\n".encode())
         names.append(name)
         size += len(data)
-    return Precache(version=digest.hexdigest()[:16], files=tuple(names), size=size)
+    on_demand = []
+    for path in on_demand_files(site):
+        name = path.relative_to(site).as_posix()
+        digest.update(f"{name}\0{hashlib.sha256(path.read_bytes()).hexdigest()}\n".encode())
+        on_demand.append(name)
+    return Precache(
+        version=digest.hexdigest()[:16], files=tuple(names), size=size, on_demand=tuple(on_demand)
+    )
 
 
 def worker_script(precache: Precache) -> str:
     """The text of ``lite-build-sw.js`` for ``precache``."""
     template = files("lite_build").joinpath("templates/precache-worker.js").read_text("utf-8")
     data = json.dumps(
-        {"version": precache.version, "files": list(precache.files), "fresh": list(precache.fresh)},
+        {
+            "version": precache.version,
+            "files": list(precache.files),
+            "fresh": list(precache.fresh),
+            "onDemand": list(precache.on_demand),
+        },
         separators=(",", ":"),
         ensure_ascii=False,
     )

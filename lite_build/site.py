@@ -24,6 +24,7 @@ from typing import Any
 from lite_build import __version__
 from lite_build.errors import LiteBuildError
 from lite_build.kernel import KERNEL_PLUGIN_ID, KERNELS_PLUGIN_ID
+from lite_build.snapshot import SNAPSHOT_FILE
 
 log = logging.getLogger("lite_build")
 
@@ -94,6 +95,10 @@ class KernelSettings:
     env: dict[str, str]
     #: the logo's file name inside the environment's folder, if it has one
     logo: str | None = None
+    #: the sha256 of the environment's kernel snapshot, if it ships one (see snapshot.py)
+    snapshot_sha256: str | None = None
+    #: modules the kernel's worker imports before the kernel exists
+    start_imports: tuple[str, ...] = ()
 
 
 def environment_dir(name: str) -> str:
@@ -155,8 +160,14 @@ def _kernel_entry(kernel: KernelSettings) -> dict[str, Any]:
             "lockFileURL": f"{folder}/pyodide-lock.json?sha256={kernel.lock_sha256}",
             "packages": list(kernel.preload_packages),
             "env": dict(sorted(kernel.env.items())),
+            # read (and removed) by our kernel worker, extension/src/prestart.worker.ts
+            "liteBuildImports": list(kernel.start_imports),
         },
     }
+    if kernel.snapshot_sha256:
+        entry["loadPyodideOptions"]["liteBuildSnapshotURL"] = (
+            f"{folder}/{SNAPSHOT_FILE}?sha256={kernel.snapshot_sha256}"
+        )
     if kernel.logo:
         entry["logo"] = f"{folder}/{kernel.logo}"
     return entry

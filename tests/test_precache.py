@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 from pathlib import Path
 
 from lite_build.compress import compress_site, size_report
@@ -152,3 +153,53 @@ def test_headers_file_sends_isolation_only_when_asked() -> None:
     isolated = headers_file(isolated=True)
     assert "  Cross-Origin-Opener-Policy: same-origin\n" in isolated
     assert "  Cross-Origin-Embedder-Policy: require-corp\n" in isolated
+
+
+def add_snapshots(site: Path) -> None:
+    """Two environments' kernel snapshots; "python" is the default kernel."""
+    kernels = []
+    for name, size in (("python", 3000), ("extra", 2000)):
+        folder = site / "static" / "environments" / name
+        folder.mkdir(parents=True)
+        (folder / "kernel.snapshot").write_bytes(b"s" * size)
+        url = f"./static/environments/{name}/kernel.snapshot?sha256=0"
+        kernels.append({"name": name, "loadPyodideOptions": {"liteBuildSnapshotURL": url}})
+    plugin = {"@lite-build/environments-extension:kernels": {"kernels": kernels}}
+    config = {"defaultKernelName": "python", "litePluginSettings": plugin}
+    (site / "jupyter-lite.json").write_text(json.dumps({"jupyter-config-data": config}))
+
+
+def test_kernel_snapshots_are_kept_on_demand_not_downloaded_in_the_background(
+    tmp_path: Path,
+) -> None:
+    site = make_site(tmp_path)
+    add_snapshots(site)
+    before = plan_precache(site)
+
+    assert before.on_demand == (
+        "static/environments/extra/kernel.snapshot",
+        "static/environments/python/kernel.snapshot",
+    )
+    assert not set(before.on_demand) & set(before.files)
+    assert '"onDemand":["static/environments/extra/kernel.snapshot",' in worker_script(before)
+    # a new snapshot is a new build: the cache is replaced
+    (site / "static" / "environments" / "extra" / "kernel.snapshot").write_bytes(b"t" * 2000)
+    assert plan_precache(site).version != before.version
+
+
+def test_the_size_report_counts_the_default_kernels_snapshot_in_a_first_visit(
+    tmp_path: Path,
+) -> None:
+    site = make_site(tmp_path)
+    compress_site(site)
+    without = size_report(site).first_visit
+    add_snapshots(site)
+
+    report = size_report(site, largest=2)
+
+    config = len((site / "jupyter-lite.json").read_bytes())
+    assert report.first_visit == without + config + 3000  # not the other environment's
+    assert report.largest == (
+        ("build/app.js", 5000),
+        ("static/environments/python/kernel.snapshot", 3000),
+    )

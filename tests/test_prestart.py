@@ -38,6 +38,7 @@ def make_site(root: Path) -> Path:
     (root / STATIC).mkdir(parents=True)
     (root / STATIC / "prestart.worker.0123.js").write_text("")
     (root / STATIC / "comlink.worker.4567.js").write_text("")
+    (root / "service-worker.js").write_text("")
     return root
 
 
@@ -57,7 +58,22 @@ def test_settings_name_the_workers_the_default_kernel_and_each_environment(
             },
             "data": {"packages": ["numpy"]},
         },
+        # registered early on a first visit: exactly the URL JupyterLite registers
+        "serviceWorker": "./service-worker.js?enableCache=false",
     }
+
+
+@pytest.mark.parametrize(("option", "flag"), [(True, "true"), ("true", "true"), (False, "false")])
+def test_the_early_service_worker_url_follows_the_apps_cache_option(
+    tmp_path: Path, option: object, flag: str
+) -> None:
+    site = make_site(tmp_path)
+    config = json.loads((site / "jupyter-lite.json").read_text())
+    config["jupyter-config-data"]["enableServiceWorkerCache"] = option
+    (site / "jupyter-lite.json").write_text(json.dumps(config))
+    assert prestart_settings(site)["serviceWorker"] == f"./service-worker.js?enableCache={flag}"
+    (site / "service-worker.js").unlink()
+    assert prestart_settings(site)["serviceWorker"] is None
 
 
 def test_the_script_goes_first_into_each_kernel_app_once(tmp_path: Path) -> None:

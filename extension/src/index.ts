@@ -124,18 +124,83 @@ interface IPrestartedWorker {
   name: string;
   worker: Worker;
   controlled: boolean | null;
+  /** the worker's ``lite-build:runtime`` message, once its runtime is ready */
+  runtime?: IRuntimeMessage;
+}
+
+/** How a kernel worker's runtime started (posted by extension/src/prestart.worker.ts). */
+interface IRuntimeMessage {
+  type: 'lite-build:runtime';
+  from: 'snapshot' | 'start';
+  seconds: number;
+  reason: string;
+  /** when each step was done, in seconds since the start: snapshot (fetched and inflated),
+   * runtime (the packages loaded too), imports */
+  steps: Record<string, number>;
 }
 
 declare global {
   interface Window {
     liteBuildPrestart?: IPrestartedWorker;
+    /** lite-build's kernel worker and the stock worker module it wraps (set by the page's
+     * start script): every kernel runs in it, so every kernel can start from a snapshot */
+    liteBuildKernelWorker?: { worker: string; kernel: string };
+    /** set when the first kernel is created: the page script then starts no runtime */
+    liteBuildKernelAsked?: boolean;
   }
+}
+
+/** The page's console says how each kernel's runtime started (the worker's own console is not
+ * the page's). */
+function reportRuntime(name: string, worker: Worker, arrived?: IRuntimeMessage): void {
+  const report = (data: IRuntimeMessage) => {
+    const how = data.from === 'snapshot' ? 'restored from its snapshot' : 'started';
+    const why = data.reason ? ` (no snapshot: ${data.reason})` : '';
+    const steps = Object.entries(data.steps ?? {})
+      .map(([step, at]) => `${step} ${at.toFixed(1)}`)
+      .join(', ');
+    console.info(
+      `lite-build: kernel "${name}": Python ${how} in ${Number(data.seconds).toFixed(1)} s${why}` +
+        ` [done at: ${steps}]`,
+    );
+  };
+  if (arrived) {
+    report(arrived); // a prestarted runtime may be ready before the kernel is asked for
+    return;
+  }
+  worker.addEventListener('message', (event: MessageEvent) => {
+    if (event.data?.type === 'lite-build:runtime') {
+      report(event.data);
+    }
+  });
+}
+
+/** A new lite-build kernel worker for ``name``, its runtime starting at once (null: the page has
+ * no start script, as under cross-origin isolation, and the stock worker is used). */
+function newKernelWorker(name: string, options: IRuntimeStart): Worker | null {
+  const urls = window.liteBuildKernelWorker;
+  if (!urls || crossOriginIsolated) {
+    return null;
+  }
+  const worker = new Worker(urls.worker, { type: 'module' });
+  reportRuntime(name, worker);
+  worker.postMessage({ type: 'lite-build:prestart', kernel: urls.kernel, options });
+  return worker;
+}
+
+/** What a kernel worker's runtime starts from, as the stock kernel passes it to the worker. */
+interface IRuntimeStart {
+  pyodideUrl: string;
+  indexUrl: string;
+  loadPyodideOptions: IPyodideOptions;
 }
 
 /** The prestarted worker, if it was started for ``name`` and can serve the kernel. The first
  * kernel takes it or ends it: a page keeps no idle runtime. Never waits: a kernel must exist
  * as soon as it is asked for (cells run before it is ready are queued, not dropped). */
 function prestartedWorker(name: string, mountDrive: boolean): Worker | undefined {
+  // a page script still waiting for the service worker must not start a runtime any more
+  window.liteBuildKernelAsked = true;
   const prestarted = window.liteBuildPrestart;
   delete window.liteBuildPrestart;
   if (!prestarted) {
@@ -146,6 +211,7 @@ function prestartedWorker(name: string, mountDrive: boolean): Worker | undefined
   const usable = !mountDrive || prestarted.controlled === true;
   if (prestarted.name === name && !crossOriginIsolated && usable) {
     console.info(`lite-build: kernel "${name}" uses the runtime started with the page`);
+    reportRuntime(name, prestarted.worker, prestarted.runtime);
     return prestarted.worker;
   }
   const why =
@@ -262,7 +328,16 @@ const kernels: JupyterFrontEndPlugin<void> = {
             }
 
             protected initWorker(kernelOptions: StockKernel.IOptions): Worker {
-              return prestarted ?? super.initWorker(kernelOptions);
+              const start = {
+                pyodideUrl,
+                indexUrl: pyodideUrl.slice(0, pyodideUrl.lastIndexOf('/') + 1),
+                loadPyodideOptions,
+              };
+              return (
+                prestarted ??
+                newKernelWorker(environment.name, start) ??
+                super.initWorker(kernelOptions)
+              );
             }
 
             async executeRequest(

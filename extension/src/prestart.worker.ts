@@ -8,26 +8,20 @@
 //
 // The worker is the stock comlink kernel worker of @jupyterlite/pyodide-kernel (its URL comes
 // in the `lite-build:prestart` message, the first the page posts) with one change:
-// `initRuntime` takes the runtime prestarted with the same options instead of loading a second
-// one. Messages that arrive while the stock worker module loads are held and then replayed to it.
+// `initRuntime` takes the runtime prestarted with the same options, or starts one the same way
+// (below), instead of loading Pyodide its own way. Messages that arrive while the stock worker module loads are held and then replayed to it.
 // (Not a query parameter of this worker's URL: a worker's `location` is the URL of the response,
 // and the precache answers with a cached response that has no query.)
 //
+// Every kernel of a lite-build site runs in this worker (but under cross-origin isolation, where
+// the stock kernel uses its other worker), prestarted or not, so every kernel gets
+// the same start: its Python restored from the environment's memory snapshot when the site ships
+// one (see lite_build/snapshot.py), else started the usual way; then the modules the kernel
+// imports at start, imported ahead. lite-build's own keys in `loadPyodideOptions`
+// (`liteBuildSnapshotURL`, `liteBuildImports`) are taken out before Pyodide sees the options.
+// The worker tells the page how its runtime started (`lite-build:runtime`).
+//
 // The file is shipped as is (see webpack.config.js): it imports nothing at build time.
-
-/** Python modules the kernel imports when it starts, imported ahead (none of them reads the
- * current folder or the kernel's settings). */
-const AHEAD_IMPORTS = [
-  'micropip',
-  'traitlets',
-  'comm',
-  'jedi',
-  'IPython.core.application',
-  'IPython.core.history',
-  'IPython.core.interactiveshell',
-  'IPython.core.shellapp',
-  'IPython.utils.tokenutil',
-];
 
 interface IRuntimeOptions {
   pyodideUrl: string;
@@ -66,9 +60,50 @@ function log(level: string, text: string): void {
   adopter?._logMessage({ type: 'text', level, data: text });
 }
 
-async function prestart(options: IRuntimeOptions): Promise<any> {
+/** lite-build's keys in the kernel's ``loadPyodideOptions`` (jupyter-lite.json). */
+interface ILiteBuildOptions {
+  /** the environment's memory snapshot, gzip-compressed */
+  liteBuildSnapshotURL?: string;
+  /** modules to import before the kernel asks (already imported when restored) */
+  liteBuildImports?: string[];
+}
+
+/** The snapshot's bytes, inflated (a host that sent it with ``Content-Encoding: gzip`` has
+ * inflated it already: then it does not start with gzip's magic bytes). */
+async function fetchSnapshot(url: string): Promise<Uint8Array> {
+  const response = await fetch(url);
+  if (!response.ok) {
+    throw new Error(`${url}: HTTP ${response.status}`);
+  }
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  if (bytes[0] !== 0x1f || bytes[1] !== 0x8b) {
+    return bytes;
+  }
+  const inflated = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
+  return new Uint8Array(await new Response(inflated).arrayBuffer());
+}
+
+/** After a restore: what must differ between two kernels is made afresh (the snapshot holds
+ * the random generator's state and the time zone of the build machine). */
+const AFTER_RESTORE = [
+  'import sys, time',
+  "if 'random' in sys.modules: sys.modules['random'].seed()",
+  "if hasattr(time, 'tzset'): time.tzset()",
+].join('\n');
+
+function python(pyodide: any, code: string): void {
+  // in a namespace of its own: no name is left in the kernel's globals
+  pyodide.runPython(`exec(${JSON.stringify(code)}, {})\nNone`);
+}
+
+async function loadRuntime(
+  options: IRuntimeOptions,
+  snapshot: Promise<Uint8Array> | null,
+): Promise<any> {
   const { loadPyodide } = await import(/* webpackIgnore: true */ options.pyodideUrl);
-  const pyodide = await loadPyodide({
+  const { liteBuildSnapshotURL: _url, liteBuildImports: _imports, ...pyodideOptions } =
+    options.loadPyodideOptions as Record<string, unknown> & ILiteBuildOptions;
+  const settings = {
     indexURL: options.indexUrl,
     stdout: (text: string) => {
       console.log(text);
@@ -78,18 +113,68 @@ async function prestart(options: IRuntimeOptions): Promise<any> {
       console.error(text);
       log('critical', text);
     },
-    ...options.loadPyodideOptions,
+    ...pyodideOptions,
+  };
+  if (!snapshot) {
+    return loadPyodide(settings);
+  }
+  const asm = await import(/* webpackIgnore: true */ `${options.indexUrl}pyodide.asm.mjs`);
+  return loadPyodide({
+    ...settings,
+    // a promise: the runtime's files download while the snapshot does
+    _loadSnapshot: snapshot,
+    // the runtime's memory must be as large as the snapshot before it is restored (Pyodide
+    // 314 sizes it from the snapshot only where the memory is imported, which it is not)
+    createPyodideModule: async (moduleSettings: Record<string, unknown>) => {
+      const module = await asm.default(moduleSettings);
+      const { length } = await snapshot;
+      if (module.HEAP8.length < length) {
+        module.growMemory(length);
+      }
+      return module;
+    },
   });
-  for (const name of AHEAD_IMPORTS) {
+}
+
+/** A runtime for ``options``, from the environment's snapshot when it has one that works. */
+async function startRuntime(options: IRuntimeOptions): Promise<any> {
+  const started = performance.now();
+  const seconds = () => Math.round(performance.now() - started) / 1000;
+  const steps: Record<string, number> = {};
+  const extra = options.loadPyodideOptions as ILiteBuildOptions;
+  let pyodide = null;
+  let from = 'start';
+  let reason = extra.liteBuildSnapshotURL ? '' : 'the site ships no snapshot';
+  if (extra.liteBuildSnapshotURL) {
+    try {
+      const snapshot = fetchSnapshot(extra.liteBuildSnapshotURL).then((bytes) => {
+        steps.snapshot = seconds();
+        return bytes;
+      });
+      pyodide = await loadRuntime(options, snapshot);
+      python(pyodide, AFTER_RESTORE);
+      from = 'snapshot';
+    } catch (error) {
+      // offline before this environment's kernel ever ran, or a snapshot of another build
+      console.warn('lite-build: the kernel starts without its snapshot:', error);
+      reason = String(error);
+      pyodide = null;
+    }
+  }
+  pyodide ??= await loadRuntime(options, null);
+  steps.runtime = seconds();
+  for (const name of extra.liteBuildImports ?? []) {
     // one at a time, so that messages (the page's probe) are answered in between
     await new Promise((resolve) => setTimeout(resolve, 0));
     try {
-      pyodide.runPython(`import ${name}`);
+      pyodide.runPython(`__import__(${JSON.stringify(name)})\nNone`);
     } catch (error) {
       // the kernel imports it again in its own order and reports what fails
       console.warn(`lite-build: importing ${name} ahead failed`, error);
     }
   }
+  steps.imports = seconds();
+  postMessage({ type: 'lite-build:runtime', from, seconds: seconds(), reason, steps });
   return pyodide;
 }
 
@@ -109,7 +194,7 @@ function onOwnMessage(event: MessageEvent): boolean {
   const data = event.data;
   if (data?.type === 'lite-build:prestart') {
     const options: IRuntimeOptions = data.options;
-    const pyodide = prestart(options);
+    const pyodide = startRuntime(options);
     // a failed prestart is not an error yet: the kernel then loads its runtime itself
     pyodide.catch((error) => console.warn('lite-build: the early kernel start failed', error));
     prestarted = { key: runtimeKey(options), pyodide };
@@ -135,7 +220,6 @@ addEventListener('message', holding);
 async function loadStock(url: string): Promise<void> {
   const stock = await import(/* webpackIgnore: true */ url);
   const kernelClass: RemoteKernelClass = stock.PyodideComlinkKernel;
-  const stockInitRuntime = kernelClass.prototype.initRuntime;
 
   kernelClass.prototype.initRuntime = async function (
     this: IRemoteKernel,
@@ -143,23 +227,22 @@ async function loadStock(url: string): Promise<void> {
   ): Promise<void> {
     const early = prestarted;
     prestarted = null;
+    adopter = this;
+    let pyodide = null;
     if (early && early.key === runtimeKey(options)) {
-      adopter = this;
-      const pyodide = await early.pyodide.catch(() => null);
-      if (pyodide) {
-        this._pyodide = pyodide;
-        pyodide._api.on_fatal = async (error: Error) => {
-          log(
-            'critical',
-            error.name === 'Exit'
-              ? 'Pyodide has exited and can no longer be used.'
-              : `Pyodide has suffered a fatal error: ${error.name}: ${error.message}\n${error.stack}`,
-          );
-        };
-        return;
-      }
+      pyodide = await early.pyodide.catch(() => null);
     }
-    return stockInitRuntime.call(this, options);
+    // not prestarted for these options, or that start failed: start now, the same way
+    pyodide ??= await startRuntime(options);
+    this._pyodide = pyodide;
+    pyodide._api.on_fatal = async (error: Error) => {
+      log(
+        'critical',
+        error.name === 'Exit'
+          ? 'Pyodide has exited and can no longer be used.'
+          : `Pyodide has suffered a fatal error: ${error.name}: ${error.message}\n${error.stack}`,
+      );
+    };
   };
 
   removeEventListener('message', holding);

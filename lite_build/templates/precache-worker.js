@@ -25,7 +25,10 @@
  * `{type, version, complete, cached, total}` once the cache is complete (or the filling stopped,
  * e.g. offline: `complete: false`). Completion is also posted to every page.
  *
- * Expects `self.LITE_BUILD_PRECACHE = {version, files, fresh}` to be defined before it.
+ * Files listed "on demand" (each environment's kernel snapshot) are served and kept the same way,
+ * but never fetched in the background: only the kernels a visitor starts need theirs.
+ *
+ * Expects `self.LITE_BUILD_PRECACHE = {version, files, fresh, onDemand}` to be defined before it.
  */
 (() => {
   "use strict";
@@ -37,6 +40,7 @@
   const CACHE = PREFIX + PRECACHE.version + SCOPE;
   const isEarlierBuild = (name) => name.startsWith(PREFIX) && name.endsWith(SCOPE) && name !== CACHE;
   const FILES = new Set(PRECACHE.files);
+  const SERVED = new Set([...PRECACHE.files, ...(PRECACHE.onDemand || [])]);
   const FRESH = new Set(PRECACHE.fresh);
   // how long a fresh file waits for the network before the cached copy is used (a classroom
   // network that hangs must not hang the site)
@@ -62,7 +66,7 @@
       return null;
     }
     if (path === "" || path.endsWith("/")) path += "index.html";
-    return FILES.has(path) ? path : null;
+    return SERVED.has(path) ? path : null;
   }
 
   function quiet() {
@@ -173,7 +177,8 @@
   }
 
   async function status(complete) {
-    const cached = (await (await caches.open(CACHE)).keys()).length;
+    const keys = await (await caches.open(CACHE)).keys();
+    const cached = keys.filter((request) => FILES.has(sitePath(new URL(request.url)))).length;
     return { type: "lite-build-precache", version: PRECACHE.version, complete, cached, total: FILES.size };
   }
 

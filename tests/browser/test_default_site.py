@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -109,7 +112,7 @@ def test_a_second_visit_runs_on_the_runtime_started_with_the_page(
     site_url: str, offline_page: tuple[Any, Offline]
 ) -> None:
     page, record = offline_page
-    # first visit: the service worker installs; the page's early runtime is not under its control
+    # first visit: the service worker installs (the page's early runtime waits for it)
     lab.run_in_repl(page, site_url, "print('FIRST', 1)", "FIRST 1")
     page.wait_for_function("() => navigator.serviceWorker.controller !== null")
 
@@ -130,4 +133,65 @@ def test_a_second_visit_runs_on_the_runtime_started_with_the_page(
     assert "ROWS " in lab.run_in_repl(page, site_url, code, "ROWS ")  # files: the drive
     assert record.console.count(ADOPTED) == 2
     assert len(runtimes) == 2
+    assert record.external == []
+
+
+#: what the page logs when a kernel's Python was restored from its environment's snapshot
+RESTORED = re.compile(r'info: lite-build: kernel "python": Python restored from its snapshot in ')
+STARTED = re.compile(
+    r'info: lite-build: kernel "python": Python started in [0-9.]+ s \(no snapshot: '
+)
+
+
+#: whether the service worker's cache holds the default environment's snapshot
+SNAPSHOT_CACHED = """async () => {
+    for (const name of await caches.keys()) {
+        const keys = await (await caches.open(name)).keys();
+        if (keys.some((request) => request.url.endsWith('/python/kernel.snapshot'))) return true;
+    }
+    return false;
+}"""
+
+
+def random_number(page: Any, site_url: str) -> float:
+    code = "import random; print('RANDOM', random.random())"
+    outputs = lab.run_in_repl(page, site_url, code, "RANDOM ")
+    return float(outputs.split("RANDOM ")[1].split()[0])
+
+
+def test_every_kernel_starts_from_the_snapshot_and_draws_its_own_random_number(
+    site_url: str, offline_page: tuple[Any, Offline]
+) -> None:
+    page, record = offline_page
+    first = random_number(page, site_url)  # first visit
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    # the precache never downloads a snapshot in the background: it keeps the one the kernel
+    # fetched, as it passed (so the next start also works offline)
+    page.wait_for_function(SNAPSHOT_CACHED, timeout=lab.KERNEL_TIMEOUT_MS, polling=250)
+    second = random_number(page, site_url)  # the runtime started with the page
+
+    # the snapshot holds the random generator's state of the build: it is seeded afresh
+    assert first != second
+    assert len([line for line in record.console if RESTORED.match(line)]) == 2
+    assert record.external == []
+
+
+def test_without_its_snapshot_a_kernel_starts_the_usual_way(
+    default_site: Path,
+    serve_site: Callable[..., Served],
+    offline_page: tuple[Any, Offline],
+    tmp_path: Path,
+) -> None:
+    # a copy of the site whose snapshot is missing (a host that dropped the large file, say)
+    site = tmp_path / "site"
+    shutil.copytree(default_site, site, copy_function=os.link)
+    (site / "static" / "environments" / "python" / "kernel.snapshot").unlink()
+    page, record = offline_page
+
+    outputs = lab.run_in_repl(page, serve_site(site).url, "print('PLAIN', 6 * 7)", "PLAIN 42")
+
+    assert "PLAIN 42" in outputs
+    [line] = [line for line in record.console if STARTED.match(line)]
+    assert "HTTP 404" in line
+    assert not [line for line in record.console if RESTORED.match(line)]
     assert record.external == []

@@ -1,0 +1,185 @@
+"""A memory snapshot of each environment's Python, with the kernel's modules already imported.
+
+Starting the kernel means starting Python (about 2 s) and importing IPython, traitlets, jedi and
+their dependencies (4 to 6 s in the browser), every time a notebook opens. At build time, the
+site's own Pyodide runtime does both once in Node.js and saves its memory; in the browser the
+kernel's worker restores that memory instead (well under a second). What a snapshot holds:
+
+- the WebAssembly memory only: the kernel's wheels are still unpacked in the browser (files such
+  as sources for tracebacks, jedi's stubs and lazily imported modules must exist), and modules
+  that hold JavaScript objects when imported (micropip) are imported after the restore;
+- the state of Python at build time, made right after the restore: ``random`` is seeded again
+  from the browser's randomness and the time zone is read again, so no two kernels share them.
+
+A snapshot fits one runtime build, one environment's lock and the kernel's settings, and is
+cached under that key. It ships gzip-compressed (the worker inflates it with the browser's
+``DecompressionStream``, so no host setting is needed) and is fetched only by a kernel that
+starts: the precache keeps it as it passes instead of downloading every environment's. When it
+is missing, from another build, or fails to restore, the kernel starts the usual way.
+
+Node.js is only needed at build time; without it, sites ship without snapshots and say so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from packaging.utils import canonicalize_name
+
+from lite_build.bytecode import node_executable
+from lite_build.cache import cache_dir, sha256_of
+from lite_build.runtime import PyodideRuntime
+from lite_build.ui import NullReporter, Reporter
+
+log = logging.getLogger("lite_build")
+
+SCRIPT = Path(__file__).parent / "templates" / "make-snapshot.mjs"
+#: the snapshot's name in the environment's folder of the site (and of the work folder)
+SNAPSHOT_FILE = "kernel.snapshot"
+TIMEOUT = 600
+#: bump when make-snapshot.mjs changes what it makes: cached snapshots are then made again
+FORMAT = "1"
+
+#: what the kernel imports when it starts, imported before it exists: in the snapshot, or by
+#: the kernel's worker while the app boots (none of them reads the current folder or settings)
+START_IMPORTS = (
+    "micropip",
+    "traitlets",
+    "comm",
+    "jedi",
+    "IPython.core.application",
+    "IPython.core.history",
+    "IPython.core.interactiveshell",
+    "IPython.core.shellapp",
+    "IPython.utils.tokenutil",
+)
+#: they keep JavaScript objects from their import on, which a snapshot cannot hold
+NOT_IN_SNAPSHOT = frozenset({"micropip"})
+
+
+def snapshot_imports() -> tuple[str, ...]:
+    return tuple(name for name in START_IMPORTS if name not in NOT_IN_SNAPSHOT)
+
+
+def start_closure(lock: Mapping[str, Any], roots: Iterable[str]) -> list[str]:
+    """The lock's packages that loading ``roots`` loads: the roots and their dependencies."""
+    packages = lock["packages"]
+    seen: set[str] = set()
+    todo = [canonicalize_name(name) for name in roots]
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in packages:
+            continue
+        seen.add(name)
+        todo.extend(canonicalize_name(dep) for dep in packages[name].get("depends", []))
+    return sorted(seen)
+
+
+def snapshot_key(runtime: PyodideRuntime, wheels: Iterable[Path], env: Mapping[str, str]) -> str:
+    """What a snapshot depends on: the runtime, the unpacked wheels, the environment
+    variables Python starts with, and the modules imported."""
+    digest = hashlib.sha256()
+    parts = {
+        "runtime": runtime.version,
+        "runtime files": sorted(sha256_of(path) for path in runtime.files),
+        "wheels": sorted(sha256_of(path) for path in wheels),
+        "env": dict(sorted(env.items())),
+        "imports": list(snapshot_imports()),
+        "format": FORMAT,
+    }
+    digest.update(json.dumps(parts, sort_keys=True).encode())
+    return digest.hexdigest()[:32]
+
+
+def make_snapshot(
+    runtime: PyodideRuntime,
+    lock: Mapping[str, Any],
+    wheels: Mapping[str, Path],
+    *,
+    roots: Iterable[str],
+    env: Mapping[str, str],
+    reporter: Reporter | None = None,
+) -> Path | None:
+    """The snapshot of a kernel whose lock is ``lock`` (wheels: file name -> path on disk) and
+    which loads ``roots`` at start; made once, then taken from the cache.
+
+    None when it cannot be made (no Node.js, or the runtime failed): the reporter says why, and
+    the site's kernel starts the usual way.
+    """
+    reporter = reporter or NullReporter()
+    packages = lock["packages"]
+    files = []
+    for name in start_closure(lock, roots):
+        file_name = Path(str(packages[name]["file_name"]).split("?")[0]).name
+        if file_name in wheels and file_name.endswith(".whl"):
+            files.append(wheels[file_name])
+    key = snapshot_key(runtime, files, env)
+    folder = cache_dir() / "snapshots" / f"pyodide-{runtime.version}-v{FORMAT}" / key
+    target = folder / SNAPSHOT_FILE
+    if target.is_file():
+        return target
+    node = node_executable()
+    if node is None:
+        reporter.info(
+            "the site ships without kernel snapshots (each kernel starts about 5 s slower): "
+            "Node.js was not found; install Node.js 18 or newer (or set LITE_BUILD_NODE), or "
+            "set `snapshot = false`"
+        )
+        return None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        summary = _make(node, runtime, files, env, target)
+    except (OSError, subprocess.SubprocessError, ValueError) as error:
+        reporter.info(
+            f"the site ships without kernel snapshots (each kernel starts about 5 s slower): "
+            f"making one with Node.js failed: {error}"
+        )
+        return None
+    if summary.get("failed"):
+        log.warning(
+            "the kernel snapshot lacks modules that failed to import: %s", summary["failed"]
+        )
+    log.info("made a kernel snapshot: %s", summary)
+    return target
+
+
+def _make(
+    node: str,
+    runtime: PyodideRuntime,
+    wheels: list[Path],
+    env: Mapping[str, str],
+    target: Path,
+) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="lite-build-snapshot-") as tmp:
+        partial = Path(tmp) / SNAPSHOT_FILE
+        job = {
+            "env": dict(env),
+            "wheels": [str(path.resolve()) for path in wheels],
+            "imports": list(snapshot_imports()),
+            "output": str(partial),
+        }
+        job_file = Path(tmp) / "job.json"
+        job_file.write_text(json.dumps(job), encoding="utf-8")
+        completed = subprocess.run(
+            [node, str(SCRIPT), str(runtime.folder.resolve()), str(job_file)],
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            check=False,
+        )
+        if completed.returncode != 0:
+            lines = [line for line in completed.stderr.strip().splitlines() if line.strip()]
+            detail = lines[-1] if lines else f"exit {completed.returncode}"
+            raise ValueError(detail[:300])
+        summary: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
+        # moved into the cache only when complete: an interrupted build leaves no half file
+        shutil.move(str(partial), target)
+    return summary
