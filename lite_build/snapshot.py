@@ -1,13 +1,16 @@
 """A memory snapshot of each environment's Python, with the kernel's modules already imported.
 
-Starting the kernel means starting Python (about 2 s) and importing IPython, traitlets, jedi and
-their dependencies (4 to 6 s in the browser), every time a notebook opens. At build time, the
-site's own Pyodide runtime does both once in Node.js and saves its memory; in the browser the
-kernel's worker restores that memory instead (well under a second). What a snapshot holds:
+Starting the kernel means starting Python (about 2 s), unpacking the kernel's wheels (1 to 2 s)
+and importing IPython, traitlets, jedi and their dependencies (4 to 6 s in the browser), every
+time a notebook opens. At build time, the site's own Pyodide runtime does all of it once in
+Node.js and saves the result as the environment's kernel image; in the browser the kernel's
+worker restores that instead (about a second). What an image holds:
 
-- the WebAssembly memory only: the kernel's wheels are still unpacked in the browser (files such
-  as sources for tracebacks, jedi's stubs and lazily imported modules must exist), and modules
-  that hold JavaScript objects when imported (micropip) are imported after the restore;
+- Pyodide's WebAssembly memory, with the modules imported; modules that hold JavaScript objects
+  when imported (micropip) are imported after the restore;
+- the files of the kernel's pure-Python wheels (sources for tracebacks, jedi's stubs, lazily
+  imported modules), written before Python starts: no ``loadPackage`` for them; wheels with
+  compiled extensions still load the usual way;
 - the state of Python at build time, made right after the restore: ``random`` is seeded again
   from the browser's randomness and the time zone is read again, so no two kernels share them.
 
@@ -28,6 +31,7 @@ import logging
 import shutil
 import subprocess
 import tempfile
+import zipfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -46,7 +50,7 @@ SCRIPT = Path(__file__).parent / "templates" / "make-snapshot.mjs"
 SNAPSHOT_FILE = "kernel.snapshot"
 TIMEOUT = 600
 #: bump when make-snapshot.mjs changes what it makes: cached snapshots are then made again
-FORMAT = "1"
+FORMAT = "3"
 
 #: what the kernel imports when it starts, imported before it exists: in the snapshot, or by
 #: the kernel's worker while the app boots (none of them reads the current folder or settings)
@@ -116,12 +120,12 @@ def make_snapshot(
     """
     reporter = reporter or NullReporter()
     packages = lock["packages"]
-    files = []
+    pure: dict[str, Path] = {}
     for name in start_closure(lock, roots):
         file_name = Path(str(packages[name]["file_name"]).split("?")[0]).name
-        if file_name in wheels and file_name.endswith(".whl"):
-            files.append(wheels[file_name])
-    key = snapshot_key(runtime, files, env)
+        if file_name in wheels and file_name.endswith(".whl") and _is_pure(wheels[file_name]):
+            pure[name] = wheels[file_name]
+    key = snapshot_key(runtime, pure.values(), env)
     folder = cache_dir() / "snapshots" / f"pyodide-{runtime.version}-v{FORMAT}" / key
     target = folder / SNAPSHOT_FILE
     if target.is_file():
@@ -136,7 +140,7 @@ def make_snapshot(
         return None
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
-        summary = _make(node, runtime, files, env, target)
+        summary = _make(node, runtime, pure, env, target)
     except (OSError, subprocess.SubprocessError, ValueError) as error:
         reporter.info(
             f"the site ships without kernel snapshots (each kernel starts about 5 s slower): "
@@ -151,10 +155,19 @@ def make_snapshot(
     return target
 
 
+def _is_pure(wheel: Path) -> bool:
+    """Whether ``wheel`` holds no compiled extension (those must be loaded by Pyodide)."""
+    try:
+        with zipfile.ZipFile(wheel) as archive:
+            return not any(name.endswith(".so") for name in archive.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
 def _make(
     node: str,
     runtime: PyodideRuntime,
-    wheels: list[Path],
+    wheels: Mapping[str, Path],
     env: Mapping[str, str],
     target: Path,
 ) -> dict[str, Any]:
@@ -162,7 +175,9 @@ def _make(
         partial = Path(tmp) / SNAPSHOT_FILE
         job = {
             "env": dict(env),
-            "wheels": [str(path.resolve()) for path in wheels],
+            "wheels": [
+                {"name": name, "path": str(path.resolve())} for name, path in wheels.items()
+            ],
             "imports": list(snapshot_imports()),
             "output": str(partial),
         }

@@ -97,13 +97,20 @@ def test_without_node_there_is_no_snapshot_and_the_build_says_why(
     ]
 
 
-#: restores a snapshot the way the kernel's worker does (extension/src/prestart.worker.ts)
+#: restores a kernel image the way the kernel's worker does (extension/src/prestart.worker.ts)
 RESTORE = """
 import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { gunzipSync } from "node:zlib";
 const [indexURL, file] = process.argv.slice(2);
-const snapshot = gunzipSync(readFileSync(file));
+const bytes = gunzipSync(readFileSync(file));
+if (bytes.subarray(0, 4).toString() !== "LBK1") throw new Error("no image");
+const length = bytes.readUInt32LE(4);
+const header = JSON.parse(bytes.subarray(8, 8 + length).toString());
+const align = (offset) => Math.ceil(offset / 16) * 16;
+let offset = align(8 + length);
+const files = header.files.map(([path, size]) => [path, bytes.subarray(offset, (offset += size))]);
+const snapshot = new Uint8Array(bytes.subarray(align(offset)));
 const { loadPyodide } = await import(pathToFileURL(indexURL + "pyodide.mjs").href);
 const asm = await import(pathToFileURL(indexURL + "pyodide.asm.mjs").href);
 const pyodide = await loadPyodide({
@@ -114,10 +121,20 @@ const pyodide = await loadPyodide({
     if (module.HEAP8.length < snapshot.length) module.growMemory(snapshot.length);
     return module;
   },
+  fsInit: (FS) => {
+    for (const [path, data] of files) {
+      FS.mkdirTree(path.slice(0, path.lastIndexOf("/")));
+      FS.writeFile(path, data);
+    }
+  },
 });
-console.log(pyodide.runPython(
-  "import sys, os; [sys.modules['demo'].ANSWER, os.environ['DEMO'], sys.path.count('')]"
-).toJs().join(" "));
+console.log(header.packages.join(","));
+console.log(pyodide.runPython(`
+import sys, os, importlib.metadata as metadata
+demo = sys.modules['demo']
+[demo.ANSWER, os.environ['DEMO'], sys.path.count(''), metadata.version('demo'),
+ metadata.distribution('demo').read_text('INSTALLER'), 'ANSWER' in open(demo.__file__).read()]
+`).toJs().join(" "));
 """
 
 
@@ -138,14 +155,19 @@ def test_a_snapshot_holds_the_imported_modules_and_is_made_once(
     monkeypatch.setenv("LITE_BUILD_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr("lite_build.snapshot.START_IMPORTS", ("demo",))
     wheel = make_wheel(tmp_path)
-    lock = lock_of(demo=[])
+    # a wheel with a compiled extension is not in the image: Pyodide loads it the usual way
+    native = tmp_path / "native-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(native, "w") as archive:
+        archive.writestr("native/_speedups.so", b"\0asm")
+    lock = lock_of(demo=[], native=[])
+    lock["packages"]["native"]["file_name"] = native.name
     reporter = Recorder()
 
     made = make_snapshot(
         runtime,
         lock,
-        {wheel.name: wheel},
-        roots=["demo"],
+        {wheel.name: wheel, native.name: native},
+        roots=["demo", "native"],
         env={"DEMO": "from the build"},
         reporter=reporter,  # type: ignore[arg-type]
     )
@@ -162,13 +184,20 @@ def test_a_snapshot_holds_the_imported_modules_and_is_made_once(
         timeout=300,
         check=True,
     )
-    # imported at build time; the environment as configured; "" on sys.path once
-    assert restored.stdout.strip().endswith("42 from the build 1")
+    packages, checks = restored.stdout.strip().splitlines()[-2:]
+    assert packages == "demo"
+    # imported at build time; the environment as configured; "" on sys.path once; the wheel's
+    # files and metadata in place, as loadPackage would have left them
+    assert checks == "42 from the build 1 1.0 pyodide.loadPackage true"
 
     # made once: the same inputs take the cached file, other settings make another
     monkeypatch.setattr("lite_build.snapshot.subprocess.run", _fail)
     again = make_snapshot(
-        runtime, lock, {wheel.name: wheel}, roots=["demo"], env={"DEMO": "from the build"}
+        runtime,
+        lock,
+        {wheel.name: wheel, native.name: native},
+        roots=["demo", "native"],
+        env={"DEMO": "from the build"},
     )
     assert again == made
     other = make_snapshot(

@@ -62,25 +62,25 @@ function log(level: string, text: string): void {
 
 /** lite-build's keys in the kernel's ``loadPyodideOptions`` (jupyter-lite.json). */
 interface ILiteBuildOptions {
-  /** the environment's memory snapshot, gzip-compressed */
+  /** the environment's kernel image (files and memory snapshot), gzip-compressed */
   liteBuildSnapshotURL?: string;
   /** modules to import before the kernel asks (already imported when restored) */
   liteBuildImports?: string[];
 }
 
-/** The snapshot's bytes, inflated (a host that sent it with ``Content-Encoding: gzip`` has
+/** The kernel image, inflated (a host that sent it with ``Content-Encoding: gzip`` has
  * inflated it already: then it does not start with gzip's magic bytes). */
-async function fetchSnapshot(url: string): Promise<Uint8Array> {
+async function fetchImage(url: string): Promise<IKernelImage> {
   const response = await fetch(url);
   if (!response.ok) {
     throw new Error(`${url}: HTTP ${response.status}`);
   }
   const bytes = new Uint8Array(await response.arrayBuffer());
   if (bytes[0] !== 0x1f || bytes[1] !== 0x8b) {
-    return bytes;
+    return readImage(bytes);
   }
   const inflated = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
-  return new Uint8Array(await new Response(inflated).arrayBuffer());
+  return readImage(new Uint8Array(await new Response(inflated).arrayBuffer()));
 }
 
 /** After a restore: what must differ between two kernels is made afresh (the snapshot holds
@@ -96,9 +96,35 @@ function python(pyodide: any, code: string): void {
   pyodide.runPython(`exec(${JSON.stringify(code)}, {})\nNone`);
 }
 
+/** A kernel image (lite_build/templates/make-snapshot.mjs): the files of the kernel's
+ * pure-Python wheels, then Pyodide's memory snapshot. */
+interface IKernelImage {
+  /** the packages whose files the image holds: loaded, as far as Pyodide is concerned */
+  packages: string[];
+  files: [string, Uint8Array][];
+  snapshot: Uint8Array;
+}
+
+function readImage(bytes: Uint8Array): IKernelImage {
+  const text = new TextDecoder();
+  if (text.decode(bytes.subarray(0, 4)) !== 'LBK1') {
+    throw new Error('not a kernel image of this lite-build version');
+  }
+  const length = new DataView(bytes.buffer, bytes.byteOffset, 8).getUint32(4, true);
+  const header = JSON.parse(text.decode(bytes.subarray(8, 8 + length)));
+  const align = (offset: number) => Math.ceil(offset / 16) * 16;
+  let offset = align(8 + length);
+  const files = (header.files as [string, number][]).map(([path, size]): [string, Uint8Array] => {
+    const data = bytes.subarray(offset, offset + size);
+    offset += size;
+    return [path, data];
+  });
+  return { packages: header.packages, files, snapshot: bytes.subarray(align(offset)) };
+}
+
 async function loadRuntime(
   options: IRuntimeOptions,
-  snapshot: Promise<Uint8Array> | null,
+  image: Promise<IKernelImage> | null,
 ): Promise<any> {
   const { loadPyodide } = await import(/* webpackIgnore: true */ options.pyodideUrl);
   const { liteBuildSnapshotURL: _url, liteBuildImports: _imports, ...pyodideOptions } =
@@ -115,25 +141,46 @@ async function loadRuntime(
     },
     ...pyodideOptions,
   };
-  if (!snapshot) {
+  if (!image) {
     return loadPyodide(settings);
   }
   const asm = await import(/* webpackIgnore: true */ `${options.indexUrl}pyodide.asm.mjs`);
-  return loadPyodide({
-    ...settings,
-    // a promise: the runtime's files download while the snapshot does
-    _loadSnapshot: snapshot,
+  // the packages are loaded below, once Pyodide knows which the image holds
+  const { packages, ...restored } = settings as typeof settings & { packages?: string[] };
+  const pyodide = await loadPyodide({
+    ...restored,
+    // a promise: the runtime's files download while the image does
+    _loadSnapshot: image.then((loaded) => loaded.snapshot),
     // the runtime's memory must be as large as the snapshot before it is restored (Pyodide
     // 314 sizes it from the snapshot only where the memory is imported, which it is not)
     createPyodideModule: async (moduleSettings: Record<string, unknown>) => {
       const module = await asm.default(moduleSettings);
-      const { length } = await snapshot;
+      const { length } = (await image).snapshot;
       if (module.HEAP8.length < length) {
         module.growMemory(length);
       }
       return module;
     },
+    // the wheels' files, in place before Python starts
+    fsInit: async (FS: any) => {
+      for (const [path, data] of (await image).files) {
+        FS.mkdirTree(path.slice(0, path.lastIndexOf('/')));
+        FS.writeFile(path, data);
+      }
+    },
   });
+  // the runtime keeps its options: let the image's bytes (tens of MB) be freed
+  for (const key of ['_loadSnapshot', 'createPyodideModule', 'fsInit']) {
+    delete pyodide._api.config[key];
+  }
+  for (const name of (await image).packages) {
+    pyodide.loadedPackages[name] = 'default channel';
+  }
+  // what the image does not hold (wheels with compiled extensions), with its dependencies
+  if (packages?.length) {
+    await pyodide.loadPackage(packages);
+  }
+  return pyodide;
 }
 
 /** A runtime for ``options``, from the environment's snapshot when it has one that works. */
@@ -147,11 +194,11 @@ async function startRuntime(options: IRuntimeOptions): Promise<any> {
   let reason = extra.liteBuildSnapshotURL ? '' : 'the site ships no snapshot';
   if (extra.liteBuildSnapshotURL) {
     try {
-      const snapshot = fetchSnapshot(extra.liteBuildSnapshotURL).then((bytes) => {
+      const image = fetchImage(extra.liteBuildSnapshotURL).then((loaded) => {
         steps.snapshot = seconds();
-        return bytes;
+        return loaded;
       });
-      pyodide = await loadRuntime(options, snapshot);
+      pyodide = await loadRuntime(options, image);
       python(pyodide, AFTER_RESTORE);
       from = 'snapshot';
     } catch (error) {

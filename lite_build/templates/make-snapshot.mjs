@@ -1,15 +1,26 @@
-// lite-build: a memory snapshot of Pyodide with the kernel's modules imported (see snapshot.py).
+// lite-build: a kernel image: Pyodide's memory with the kernel's modules imported, and the files
+// of the kernel's pure-Python wheels (see snapshot.py).
 //
 //   node make-snapshot.mjs PYODIDE_DIR JOB_JSON
 //
-// JOB_JSON: {env, wheels: [absolute paths], imports: [module names], output: path}. The wheels
+// JOB_JSON: {env, wheels: [{name, path}], imports: [module names], output: path}. The wheels
 // are unpacked with Python's zipfile (loadPackage would leave JavaScript objects behind, which a
-// snapshot cannot hold), the modules imported, and the gzip-compressed snapshot written to
-// `output`. Prints a JSON summary on its last line.
+// memory snapshot cannot hold), the modules imported, and the image written gzip-compressed to
+// `output`:
+//
+//   "LBK1" | header length (u32 LE) | header JSON | pad to 16 | the files' bytes, one after the
+//   other | pad to 16 | Pyodide's memory snapshot
+//
+// header: {packages: [names], files: [[absolute path, size], ...]}. In the browser the files
+// are written before Python starts, so the kernel needs no loadPackage for these wheels.
+// Prints a JSON summary on its last line.
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
+
+const MAGIC = "LBK1";
+const ALIGN = 16;
 
 const [pyodideDir, jobFile] = process.argv.slice(2);
 const job = JSON.parse(readFileSync(jobFile, "utf8"));
@@ -30,11 +41,40 @@ function run(code) {
 
 const site = pyodide.runPython("__import__('sysconfig').get_path('purelib')");
 for (const wheel of job.wheels) {
-  pyodide.FS.writeFile("/tmp/wheel.whl", readFileSync(wheel));
-  run(`import zipfile\nzipfile.ZipFile("/tmp/wheel.whl").extractall(${JSON.stringify(site)})`);
+  pyodide.FS.writeFile("/tmp/wheel.whl", readFileSync(wheel.path));
+  // as loadPackage installs a wheel: its files, and who installed it in its .dist-info
+  run(
+    [
+      "import zipfile, pathlib",
+      `archive = zipfile.ZipFile("/tmp/wheel.whl")`,
+      `archive.extractall(${JSON.stringify(site)})`,
+      "for top in {name.split('/')[0] for name in archive.namelist()}:",
+      "    if top.endswith('.dist-info'):",
+      `        info = pathlib.Path(${JSON.stringify(site)}, top)`,
+      "        (info / 'INSTALLER').write_text('pyodide.loadPackage')",
+      "        (info / 'PYODIDE_SOURCE').write_text('pyodide')",
+    ].join("\n"),
+  );
 }
 pyodide.FS.unlink("/tmp/wheel.whl");
 run("import importlib\nimportlib.invalidate_caches()");
+
+/** Every file under ``folder``: [absolute path, bytes]. */
+function filesUnder(folder) {
+  const found = [];
+  for (const name of pyodide.FS.readdir(folder)) {
+    if (name === "." || name === "..") continue;
+    const path = `${folder}/${name}`;
+    const { mode } = pyodide.FS.stat(path);
+    if (pyodide.FS.isDir(mode)) {
+      found.push(...filesUnder(path));
+    } else if (pyodide.FS.isFile(mode)) {
+      found.push([path, pyodide.FS.readFile(path)]);
+    }
+  }
+  return found;
+}
+const files = filesUnder(site);
 
 const failed = [];
 for (const name of job.imports) {
@@ -45,7 +85,7 @@ for (const name of job.imports) {
     process.stderr.write(`importing ${name} failed: ${error}\n`);
   }
 }
-// loadPyodide puts "" first on sys.path again when it restores; files are unpacked again
+// loadPyodide puts "" first on sys.path again when it restores
 run(
   [
     "import gc, sys",
@@ -54,10 +94,34 @@ run(
     "gc.collect()",
   ].join("\n"),
 );
-
 const snapshot = pyodide.makeMemorySnapshot();
-const packed = gzipSync(snapshot, { level: 9 });
+
+const align = (offset) => Math.ceil(offset / ALIGN) * ALIGN;
+const header = new TextEncoder().encode(
+  JSON.stringify({
+    packages: job.wheels.map((wheel) => wheel.name),
+    files: files.map(([path, data]) => [path, data.length]),
+  }),
+);
+const dataStart = align(8 + header.length);
+const snapshotStart = align(dataStart + files.reduce((sum, [, data]) => sum + data.length, 0));
+const image = new Uint8Array(snapshotStart + snapshot.length);
+image.set(new TextEncoder().encode(MAGIC), 0);
+new DataView(image.buffer).setUint32(4, header.length, true);
+image.set(header, 8);
+let offset = dataStart;
+for (const [, data] of files) {
+  image.set(data, offset);
+  offset += data.length;
+}
+image.set(snapshot, snapshotStart);
+const packed = gzipSync(image, { level: 9 });
 writeFileSync(job.output, packed);
 process.stdout.write(
-  JSON.stringify({ size: snapshot.length, compressed: packed.length, failed }) + "\n",
+  JSON.stringify({
+    size: image.length,
+    compressed: packed.length,
+    files: files.length,
+    failed,
+  }) + "\n",
 );
