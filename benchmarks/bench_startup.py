@@ -9,8 +9,11 @@ in headless Chromium, each cold run in a fresh browser context (no HTTP cache, n
   repl cold      navigation -> first output of the REPL (repl/?code=...)
   notebook cold  navigation -> first output of a notebook (JupyterLab, Run All)
   repl warm      the same REPL again in the same context (HTTP cache, service worker)
-  first visit    bytes the browser received for the cold REPL (Content-Length of responses)
-  site size      bytes on disk
+  to first output  bytes the server sent from the cold REPL's navigation to its first output
+                   (counted by the server: what crossed the network, whoever asked for it)
+  first visit      what a first visit transfers in all, the offline cache included (the
+                   build's size report: .gz where the site has one, the default kernel's snapshot)
+  site size        bytes on disk
 
 It prints figures and ratios to the floor; it never fails on time. Given several --site, it
 measures them in turns within each run (same floor, same machine load), to compare two builds.
@@ -32,8 +35,9 @@ sys.path.insert(0, str(REPO))
 
 from lite_build.build import build  # noqa: E402
 from lite_build.check import CHROMIUM_ARGS, find_chromium  # noqa: E402
+from lite_build.compress import size_report  # noqa: E402
 from lite_build.config import load_config  # noqa: E402
-from lite_build.serve import make_server  # noqa: E402
+from lite_build.serve import SiteRequestHandler, make_server  # noqa: E402
 from lite_build.site import site_size  # noqa: E402
 
 TIMEOUT_MS = 240_000
@@ -47,6 +51,20 @@ pyodide.runPython("print('FLOOR', 6 * 7)");
 window.benchDone = performance.now();
 </script>
 """
+
+
+#: bytes each benchmark server sent (file bodies), by server
+SENT: dict[Any, int] = {}
+
+
+def _counting_copyfile(handler: Any, source: Any, outputfile: Any) -> None:
+    start = source.tell()
+    _copyfile(handler, source, outputfile)
+    SENT[handler.server] = SENT.get(handler.server, 0) + source.tell() - start
+
+
+_copyfile = SiteRequestHandler.copyfile
+SiteRequestHandler.copyfile = _counting_copyfile  # type: ignore[method-assign]
 
 
 def serve(folder: Path) -> tuple[Any, str]:
@@ -125,17 +143,13 @@ class Figures:
         self.repl_warm: list[float] = []
         self.transferred: list[int] = []
 
-    def measure(self, browser: Any, base: str, kernel: str, notebook: str) -> None:
+    def measure(self, browser: Any, server: Any, base: str, kernel: str, notebook: str) -> None:
         self.floor.append(measure_floor(browser, base))
         context = browser.new_context()
-        received: list[int] = []
-        context.on(
-            "response",
-            lambda r: received.append(int(r.headers.get("content-length", "0") or 0)),
-        )
         page = context.new_page()
+        before = SENT.get(server, 0)
         self.repl_cold.append(measure_repl(page, base, kernel))
-        self.transferred.append(sum(received))
+        self.transferred.append(SENT.get(server, 0) - before)
         self.repl_warm.append(measure_repl(page, base, kernel))
         context.close()
         context = browser.new_context()
@@ -158,7 +172,9 @@ class Figures:
         ]
         for name, seconds in rows:
             print(f"  {name:<22} {seconds:6.2f} s   {seconds / base_floor:4.2f}x floor")
-        print(f"  {'first visit transfer':<22} {statistics.median(self.transferred) / 1e6:6.1f} MB")
+        sent = statistics.median(self.transferred)
+        print(f"  {'sent to first output':<22} {sent / 1e6:6.1f} MB   (cold REPL)")
+        print(f"  {'first visit, in all':<22} {size_report(site).first_visit / 1e6:6.1f} MB")
         print(f"  {'site size on disk':<22} {site_size(site) / 1e6:6.1f} MB")
 
 
@@ -191,8 +207,8 @@ def main() -> int:
                 executable_path=find_chromium(), headless=True, args=list(CHROMIUM_ARGS)
             )
             for run in range(args.runs):
-                for site, _, base, notebook, figures in served:
-                    figures.measure(browser, base, kernel, notebook)
+                for site, server, base, notebook, figures in served:
+                    figures.measure(browser, server, base, kernel, notebook)
                     label = f" ({site})" if len(served) > 1 else ""
                     print(f"run {run + 1}{label}: {figures.last()}", flush=True)
             browser.close()

@@ -236,10 +236,10 @@ OPTIONS: tuple[Option, ...] = (
         "snapshot",
         "boolean",
         True,
-        "Start each kernel from a memory snapshot of its Python with IPython already imported, "
-        "made at build time by the site's own Pyodide in Node.js (needs Node.js 18 or newer): "
-        "the kernel is ready about 5 s sooner; a kernel's first start downloads about 14 MB "
-        "more (compressed), once.",
+        "Start each kernel from a memory snapshot of its Python with IPython already imported "
+        "and its wheels unpacked, made at build time by the site's own Pyodide in Node.js "
+        "(needs Node.js 18 or newer): the kernel is ready seconds sooner; a kernel's first "
+        "start downloads its snapshot, about 17 MB compressed, once.",
     ),
     Option(
         "",
