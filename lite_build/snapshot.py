@@ -50,7 +50,7 @@ SCRIPT = Path(__file__).parent / "templates" / "make-snapshot.mjs"
 SNAPSHOT_FILE = "kernel.snapshot"
 TIMEOUT = 600
 #: bump when make-snapshot.mjs changes what it makes: cached snapshots are then made again
-FORMAT = "3"
+FORMAT = "4"
 
 #: what the kernel imports when it starts, imported before it exists: in the snapshot, or by
 #: the kernel's worker while the app boots (none of them reads the current folder or settings)
@@ -87,7 +87,12 @@ def start_closure(lock: Mapping[str, Any], roots: Iterable[str]) -> list[str]:
     return sorted(seen)
 
 
-def snapshot_key(runtime: PyodideRuntime, wheels: Iterable[Path], env: Mapping[str, str]) -> str:
+def snapshot_key(
+    runtime: PyodideRuntime,
+    wheels: Iterable[Path],
+    env: Mapping[str, str],
+    load: Iterable[str] = (),
+) -> str:
     """What a snapshot depends on: the runtime, the unpacked wheels, the environment
     variables Python starts with, and the modules imported."""
     digest = hashlib.sha256()
@@ -97,6 +102,7 @@ def snapshot_key(runtime: PyodideRuntime, wheels: Iterable[Path], env: Mapping[s
         "wheels": sorted(sha256_of(path) for path in wheels),
         "env": dict(sorted(env.items())),
         "imports": list(snapshot_imports()),
+        "load": sorted(load),
         "format": FORMAT,
     }
     digest.update(json.dumps(parts, sort_keys=True).encode())
@@ -121,11 +127,14 @@ def make_snapshot(
     reporter = reporter or NullReporter()
     packages = lock["packages"]
     pure: dict[str, Path] = {}
-    for name in start_closure(lock, roots):
+    closure = start_closure(lock, roots)
+    for name in closure:
         file_name = Path(str(packages[name]["file_name"]).split("?")[0]).name
         if file_name in wheels and file_name.endswith(".whl") and _is_pure(wheels[file_name]):
             pure[name] = wheels[file_name]
-    key = snapshot_key(runtime, pure.values(), env)
+    # the rest (compiled extensions) is loaded by the kernel's worker after the restore
+    load = [name for name in closure if name not in pure]
+    key = snapshot_key(runtime, pure.values(), env, load)
     folder = cache_dir() / "snapshots" / f"pyodide-{runtime.version}-v{FORMAT}" / key
     target = folder / SNAPSHOT_FILE
     if target.is_file():
@@ -140,7 +149,7 @@ def make_snapshot(
         return None
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
-        summary = _make(node, runtime, pure, env, target)
+        summary = _make(node, runtime, pure, load, env, target)
     except (OSError, subprocess.SubprocessError, ValueError) as error:
         reporter.info(
             f"the site ships without kernel snapshots (each kernel starts about 5 s slower): "
@@ -168,6 +177,7 @@ def _make(
     node: str,
     runtime: PyodideRuntime,
     wheels: Mapping[str, Path],
+    load: list[str],
     env: Mapping[str, str],
     target: Path,
 ) -> dict[str, Any]:
@@ -178,6 +188,7 @@ def _make(
             "wheels": [
                 {"name": name, "path": str(path.resolve())} for name, path in wheels.items()
             ],
+            "load": load,
             "imports": list(snapshot_imports()),
             "output": str(partial),
         }

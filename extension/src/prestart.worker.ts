@@ -101,6 +101,8 @@ function python(pyodide: any, code: string): void {
 interface IKernelImage {
   /** the packages whose files the image holds: loaded, as far as Pyodide is concerned */
   packages: string[];
+  /** the kernel's other packages (compiled extensions), to load after the restore */
+  load: string[];
   files: [string, Uint8Array][];
   snapshot: Uint8Array;
 }
@@ -119,7 +121,12 @@ function readImage(bytes: Uint8Array): IKernelImage {
     offset += size;
     return [path, data];
   });
-  return { packages: header.packages, files, snapshot: bytes.subarray(align(offset)) };
+  return {
+    packages: header.packages,
+    load: header.load,
+    files,
+    snapshot: bytes.subarray(align(offset)),
+  };
 }
 
 async function loadRuntime(
@@ -145,8 +152,8 @@ async function loadRuntime(
     return loadPyodide(settings);
   }
   const asm = await import(/* webpackIgnore: true */ `${options.indexUrl}pyodide.asm.mjs`);
-  // the packages are loaded below, once Pyodide knows which the image holds
-  const { packages, ...restored } = settings as typeof settings & { packages?: string[] };
+  // the packages are loaded once Pyodide knows which the image holds (see startRuntime)
+  const { packages: _packages, ...restored } = settings as typeof settings & { packages?: [] };
   const pyodide = await loadPyodide({
     ...restored,
     // a promise: the runtime's files download while the image does
@@ -176,10 +183,6 @@ async function loadRuntime(
   for (const name of (await image).packages) {
     pyodide.loadedPackages[name] = 'default channel';
   }
-  // what the image does not hold (wheels with compiled extensions), with its dependencies
-  if (packages?.length) {
-    await pyodide.loadPackage(packages);
-  }
   return pyodide;
 }
 
@@ -192,9 +195,10 @@ async function startRuntime(options: IRuntimeOptions): Promise<any> {
   let pyodide = null;
   let from = 'start';
   let reason = extra.liteBuildSnapshotURL ? '' : 'the site ships no snapshot';
+  let image: Promise<IKernelImage> | null = null;
   if (extra.liteBuildSnapshotURL) {
     try {
-      const image = fetchImage(extra.liteBuildSnapshotURL).then((loaded) => {
+      image = fetchImage(extra.liteBuildSnapshotURL).then((loaded) => {
         steps.snapshot = seconds();
         return loaded;
       });
@@ -206,6 +210,14 @@ async function startRuntime(options: IRuntimeOptions): Promise<any> {
       console.warn('lite-build: the kernel starts without its snapshot:', error);
       reason = String(error);
       pyodide = null;
+    }
+  }
+  if (pyodide && image) {
+    // what the image does not hold (wheels with compiled extensions): a failure here is the
+    // kernel's, as it would be without a snapshot
+    const { load } = await image;
+    if (load.length) {
+      await pyodide.loadPackage(load);
     }
   }
   pyodide ??= await loadRuntime(options, null);

@@ -3,7 +3,8 @@
 //
 //   node make-snapshot.mjs PYODIDE_DIR JOB_JSON
 //
-// JOB_JSON: {env, wheels: [{name, path}], imports: [module names], output: path}. The wheels
+// JOB_JSON: {env, wheels: [{name, path}], load: [names], imports: [module names], output: path}.
+// The wheels
 // are unpacked with Python's zipfile (loadPackage would leave JavaScript objects behind, which a
 // memory snapshot cannot hold), the modules imported, and the image written gzip-compressed to
 // `output`:
@@ -11,8 +12,10 @@
 //   "LBK1" | header length (u32 LE) | header JSON | pad to 16 | the files' bytes, one after the
 //   other | pad to 16 | Pyodide's memory snapshot
 //
-// header: {packages: [names], files: [[absolute path, size], ...]}. In the browser the files
-// are written before Python starts, so the kernel needs no loadPackage for these wheels.
+// header: {packages: [names], load: [names], files: [[absolute path, size], ...]}. In the
+// browser the files are written before Python starts, so the kernel needs no loadPackage for
+// these wheels; `load` names the kernel's other packages (compiled extensions), which the
+// kernel's worker loads after the restore.
 // Prints a JSON summary on its last line.
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -100,6 +103,7 @@ const align = (offset) => Math.ceil(offset / ALIGN) * ALIGN;
 const header = new TextEncoder().encode(
   JSON.stringify({
     packages: job.wheels.map((wheel) => wheel.name),
+    load: job.load,
     files: files.map(([path, data]) => [path, data.length]),
   }),
 );
