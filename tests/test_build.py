@@ -213,3 +213,30 @@ def test_the_output_can_be_moved_with_the_cli_flag(project: Path, tmp_path: Path
     assert result.output == elsewhere
     assert (elsewhere / "static" / "pyodide" / "pyodide.mjs").is_file()
     shutil.rmtree(elsewhere)
+
+
+def kernel_options(site: Path) -> dict[str, object]:
+    config = json.loads((site / "jupyter-lite.json").read_text())["jupyter-config-data"]
+    plugin = config["litePluginSettings"]["@lite-build/environments-extension:kernels"]
+    options: dict[str, object] = plugin["kernels"][0]["loadPyodideOptions"]
+    return options
+
+
+def test_snapshot_false_ships_no_kernel_snapshot_and_true_brings_it_back(project: Path) -> None:
+    config = project / "lite-build.toml"
+    original = config.read_text()
+    snapshot = project / "_output" / "static" / "environments" / "python" / "kernel.snapshot"
+    rebuild(project)
+    assert snapshot.is_file()
+    assert "liteBuildSnapshotURL" in kernel_options(project / "_output")
+    try:
+        config.write_text("snapshot = false\n" + original)
+        assert "packages" in rebuild(project).ran
+        assert not snapshot.exists()
+        options = kernel_options(project / "_output")
+        assert "liteBuildSnapshotURL" not in options
+        assert options["liteBuildImports"]  # the modules are still imported ahead
+    finally:
+        config.write_text(original)
+    rebuild(project)  # from the cache: no Node.js run
+    assert snapshot.is_file()
