@@ -386,6 +386,7 @@ class _Pipeline:
                 roots=KERNEL_ROOTS,
                 env=kernel_env(runtime),
                 reporter=self.reporter,
+                name=packages.name,
             )
         if made is None:
             target.unlink(missing_ok=True)

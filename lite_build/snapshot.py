@@ -117,9 +117,11 @@ def make_snapshot(
     roots: Iterable[str],
     env: Mapping[str, str],
     reporter: Reporter | None = None,
+    name: str = "",
 ) -> Path | None:
     """The snapshot of a kernel whose lock is ``lock`` (wheels: file name -> path on disk) and
-    which loads ``roots`` at start; made once, then taken from the cache.
+    which loads ``roots`` at start (``name``: its environment, for messages); made once, then
+    taken from the cache.
 
     None when it cannot be made (no Node.js, or the runtime failed): the reporter says why, and
     the site's kernel starts the usual way.
@@ -128,12 +130,12 @@ def make_snapshot(
     packages = lock["packages"]
     pure: dict[str, Path] = {}
     closure = start_closure(lock, roots)
-    for name in closure:
-        file_name = Path(str(packages[name]["file_name"]).split("?")[0]).name
+    for package in closure:
+        file_name = Path(str(packages[package]["file_name"]).split("?")[0]).name
         if file_name in wheels and file_name.endswith(".whl") and _is_pure(wheels[file_name]):
-            pure[name] = wheels[file_name]
+            pure[package] = wheels[file_name]
     # the rest (compiled extensions) is loaded by the kernel's worker after the restore
-    load = [name for name in closure if name not in pure]
+    load = [package for package in closure if package not in pure]
     key = snapshot_key(runtime, pure.values(), env, load)
     folder = cache_dir() / "snapshots" / f"pyodide-{runtime.version}-v{FORMAT}" / key
     target = folder / SNAPSHOT_FILE
@@ -148,6 +150,11 @@ def make_snapshot(
         )
         return None
     target.parent.mkdir(parents=True, exist_ok=True)
+    label = f" of environment {name!r}" if name else ""
+    reporter.info(
+        f"making the kernel snapshot{label} with Node.js (the kernel's wheels unpacked, "
+        "IPython imported; about 15 s, then cached)"
+    )
     try:
         summary = _make(node, runtime, pure, load, env, target)
     except (OSError, subprocess.SubprocessError, ValueError) as error:
