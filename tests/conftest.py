@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from lite_build.check import CHROMIUM_ARGS as BROWSER_ARGS
+from lite_build.ui import NullReporter
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -80,6 +81,17 @@ def default_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     output = tmp_path_factory.mktemp("default") / "site"
     build(load_config(cwd=REPO, output=output))
     return output
+
+
+class RecordingReporter(NullReporter):
+    """A reporter that keeps the lines the user would see (and logs them, as NullReporter does)."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def info(self, message: str) -> None:
+        self.messages.append(message)
+        super().info(message)
 
 
 @dataclass

@@ -9,14 +9,7 @@ import pytest
 
 from lite_build.bytecode import precompile_wheels
 from lite_build.runtime import PyodideRuntime
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.messages: list[str] = []
-
-    def info(self, message: str) -> None:
-        self.messages.append(message)
+from tests.conftest import RecordingReporter
 
 
 def make_wheel(folder: Path) -> Path:
@@ -37,8 +30,8 @@ def test_without_node_the_wheels_ship_as_they_are(
     monkeypatch.setattr("lite_build.bytecode.shutil.which", lambda name: None)
     wheel = make_wheel(tmp_path)
     runtime = PyodideRuntime(version="0.0.0", folder=tmp_path, lock={})
-    reporter = Recorder()
-    assert precompile_wheels({"demo": wheel}, runtime, reporter=reporter) == {"demo": wheel}  # type: ignore[arg-type]
+    reporter = RecordingReporter()
+    assert precompile_wheels({"demo": wheel}, runtime, reporter=reporter) == {"demo": wheel}
     assert reporter.messages == [
         "wheels ship without precompiled bytecode (the kernel starts slower): Node.js was not "
         "found; install Node.js 18 or newer (or set LITE_BUILD_NODE)"
@@ -60,8 +53,8 @@ def test_wheels_get_unchecked_hash_pycs_from_the_sites_runtime(
     config = load_config(cwd=repo)
     runtime = ensure_runtime(config.pyodide.version, path=config.pyodide.path)
     wheel = make_wheel(tmp_path)
-    reporter = Recorder()
-    compiled = precompile_wheels({"demo": wheel}, runtime, reporter=reporter)["demo"]  # type: ignore[arg-type]
+    reporter = RecordingReporter()
+    compiled = precompile_wheels({"demo": wheel}, runtime, reporter=reporter)["demo"]
     assert reporter.messages == []
     assert compiled != wheel and compiled.name == wheel.name
     with zipfile.ZipFile(compiled) as archive:
@@ -78,5 +71,5 @@ def test_wheels_get_unchecked_hash_pycs_from_the_sites_runtime(
     # the source hash is keyed by the runtime's Python version: 8 bytes, then the code
     assert len(pyc) > 16
     # a second build takes the cached wheel
-    again = precompile_wheels({"demo": wheel}, runtime, reporter=reporter)["demo"]  # type: ignore[arg-type]
+    again = precompile_wheels({"demo": wheel}, runtime, reporter=reporter)["demo"]
     assert again == compiled

@@ -21,14 +21,7 @@ from lite_build.snapshot import (
     snapshot_imports,
     start_closure,
 )
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.messages: list[str] = []
-
-    def info(self, message: str) -> None:
-        self.messages.append(message)
+from tests.conftest import RecordingReporter
 
 
 def lock_of(**depends: list[str]) -> dict[str, Any]:
@@ -78,7 +71,7 @@ def test_without_node_there_is_no_snapshot_and_the_build_says_why(
     runtime = PyodideRuntime(version="0.0.0", folder=tmp_path, lock={})
     for path in runtime.files:
         path.write_text(path.name)
-    reporter = Recorder()
+    reporter = RecordingReporter()
 
     made = make_snapshot(
         runtime,
@@ -86,7 +79,7 @@ def test_without_node_there_is_no_snapshot_and_the_build_says_why(
         {},
         roots=["demo"],
         env={},
-        reporter=reporter,  # type: ignore[arg-type]
+        reporter=reporter,
     )
 
     assert made is None
@@ -161,16 +154,15 @@ def test_a_snapshot_holds_the_imported_modules_and_is_made_once(
         archive.writestr("native/_speedups.so", b"\0asm")
     lock = lock_of(demo=[], native=[])
     lock["packages"]["native"]["file_name"] = native.name
-    reporter = Recorder()
+    reporter = RecordingReporter()
 
-    made = make_snapshot(
-        runtime,
-        lock,
-        {wheel.name: wheel, native.name: native},
-        roots=["demo", "native"],
-        env={"DEMO": "from the build"},
-        reporter=reporter,  # type: ignore[arg-type]
-    )
+    def snapshot_with(env: dict[str, str]) -> Path | None:
+        wheels = {wheel.name: wheel, native.name: native}
+        return make_snapshot(
+            runtime, lock, wheels, roots=["demo", "native"], env=env, reporter=reporter
+        )
+
+    made = snapshot_with({"DEMO": "from the build"})
 
     assert made is not None and made.name == SNAPSHOT_FILE
     assert reporter.messages == [
@@ -195,23 +187,8 @@ def test_a_snapshot_holds_the_imported_modules_and_is_made_once(
 
     # made once: the same inputs take the cached file, other settings make another
     monkeypatch.setattr("lite_build.snapshot.subprocess.run", _fail)
-    again = make_snapshot(
-        runtime,
-        lock,
-        {wheel.name: wheel, native.name: native},
-        roots=["demo", "native"],
-        env={"DEMO": "from the build"},
-    )
-    assert again == made
-    other = make_snapshot(
-        runtime,
-        lock,
-        {wheel.name: wheel},
-        roots=["demo"],
-        env={"DEMO": "changed"},
-        reporter=reporter,  # type: ignore[arg-type]
-    )
-    assert other is None
+    assert snapshot_with({"DEMO": "from the build"}) == made
+    assert snapshot_with({"DEMO": "changed"}) is None
     assert reporter.messages[-1].endswith("making one with Node.js failed: not again")
 
 

@@ -26,7 +26,7 @@ from lite_build.packages.index import wheel_cache_path
 from lite_build.packages.lock import verify_lock
 from lite_build.packages.sources import lock_site
 from lite_build.runtime import ensure_runtime
-from lite_build.ui import NullReporter
+from tests.conftest import RecordingReporter
 from tests.packages.conftest import build_wheel
 from tests.packages.sources_project import (
     CountingServer,
@@ -38,15 +38,6 @@ from tests.packages.sources_project import (
 pytestmark = pytest.mark.integration
 
 SITE_LOCK = "static/environments/python/pyodide-lock.json"
-
-
-class RecordingReporter(NullReporter):
-    def __init__(self) -> None:
-        self.messages: list[str] = []
-
-    def info(self, message: str) -> None:
-        self.messages.append(message)
-        super().info(message)
 
 
 @dataclass
