@@ -84,7 +84,7 @@ from lite_build.site import (
     write_json,
 )
 from lite_build.snapshot import FORMAT as SNAPSHOT_FORMAT
-from lite_build.snapshot import SNAPSHOT_FILE, START_IMPORTS, make_snapshot
+from lite_build.snapshot import SNAPSHOT_FILE, make_snapshot
 from lite_build.ui import NullReporter, Reporter
 from lite_build.widgets import (
     environments_with_widgets,
@@ -393,10 +393,7 @@ class _Pipeline:
             write_json(packages.folder / SNAPSHOT_JSON, {"sha256": None})
             return
         shutil.copyfile(made, target)
-        write_json(
-            packages.folder / SNAPSHOT_JSON,
-            {"sha256": sha256_of(target), "size": target.stat().st_size},
-        )
+        write_json(packages.folder / SNAPSHOT_JSON, {"sha256": sha256_of(target)})
 
     def build_app(self, content: list[Any]) -> None:
         config = self.config
@@ -431,7 +428,6 @@ class _Pipeline:
                     env=kernel_env(runtime),
                     logo=_logo_name(env.logo),
                     snapshot_sha256=_snapshot_sha256(self.packages_dir(env.name)),
-                    start_imports=START_IMPORTS,
                 )
             )
         overrides_json = config.overrides / "overrides.json" if config.overrides else None

@@ -86,18 +86,17 @@ def plan_precache(site: Path) -> Precache:
     """The precache list of ``site`` and its version: a hash of every listed file's content."""
     digest = hashlib.sha256()
     names = []
+    on_demand = []
     size = 0
-    for path in precached_files(site):
+    for path in _kept_files(site):
         name = path.relative_to(site).as_posix()
         data = path.read_bytes()
         digest.update(f"{name}\0{hashlib.sha256(data).hexdigest()}\n".encode())
-        names.append(name)
-        size += len(data)
-    on_demand = []
-    for path in on_demand_files(site):
-        name = path.relative_to(site).as_posix()
-        digest.update(f"{name}\0{hashlib.sha256(path.read_bytes()).hexdigest()}\n".encode())
-        on_demand.append(name)
+        if path.name in ON_DEMAND_NAMES:
+            on_demand.append(name)
+        else:
+            names.append(name)
+            size += len(data)
     return Precache(
         version=digest.hexdigest()[:16], files=tuple(names), size=size, on_demand=tuple(on_demand)
     )

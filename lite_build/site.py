@@ -24,7 +24,7 @@ from typing import Any
 from lite_build import __version__
 from lite_build.errors import LiteBuildError
 from lite_build.kernel import KERNEL_PLUGIN_ID, KERNELS_PLUGIN_ID
-from lite_build.snapshot import SNAPSHOT_FILE
+from lite_build.snapshot import SNAPSHOT_FILE, START_IMPORTS
 
 log = logging.getLogger("lite_build")
 
@@ -97,8 +97,6 @@ class KernelSettings:
     logo: str | None = None
     #: the sha256 of the environment's kernel snapshot, if it ships one (see snapshot.py)
     snapshot_sha256: str | None = None
-    #: modules the kernel's worker imports before the kernel exists
-    start_imports: tuple[str, ...] = ()
 
 
 def environment_dir(name: str) -> str:
@@ -160,8 +158,9 @@ def _kernel_entry(kernel: KernelSettings) -> dict[str, Any]:
             "lockFileURL": f"{folder}/pyodide-lock.json?sha256={kernel.lock_sha256}",
             "packages": list(kernel.preload_packages),
             "env": dict(sorted(kernel.env.items())),
-            # read (and removed) by our kernel worker, extension/src/prestart.worker.ts
-            "liteBuildImports": list(kernel.start_imports),
+            # read (and removed) by our kernel worker, extension/src/prestart.worker.ts: what it
+            # imports before the kernel exists
+            "liteBuildImports": list(START_IMPORTS),
         },
     }
     if kernel.snapshot_sha256:
