@@ -17,7 +17,7 @@ import type { IKernel } from '@jupyterlite/services';
 import { IKernelSpecs } from '@jupyterlite/services';
 import type { PyodideKernel as StockKernel } from '@jupyterlite/pyodide-kernel';
 
-import { offline } from './offline';
+import { kernelRuntimeReady, offline } from './offline';
 import { versions } from './versions';
 
 /** The plugin id, and its key in jupyter-lite.json's litePluginSettings. */
@@ -154,6 +154,7 @@ declare global {
  * the page's). */
 function reportRuntime(name: string, worker: Worker, arrived?: IRuntimeMessage): void {
   const report = (data: IRuntimeMessage) => {
+    kernelRuntimeReady();
     const how = data.from === 'snapshot' ? 'restored from its snapshot' : 'started';
     const why = data.reason ? ` (no snapshot: ${data.reason})` : '';
     const steps = Object.entries(data.steps ?? {})

@@ -1,10 +1,12 @@
 // lite-build: the page side of offline use.
 //
 // The service worker (lite-build-sw.js, inside JupyterLite's service-worker.js) fills the offline
-// cache by itself; this plugin asks it to once the app is up (a page's message keeps the worker
-// alive while it fills), looks for a newer build when the learner comes back to the tab, and says
-// so when a newer build's worker has taken over the open page: the page still runs the code it
-// loaded, so a reload is needed to use the new version.
+// cache when a page asks (a page's message also keeps the worker alive while it fills). This
+// plugin asks once the page has started: the app restored and the page's kernel runtime ready,
+// so that on a first visit the filling (a download of the whole site) does not compete with the
+// start for the CPU and the network. It also looks for a newer build when the learner comes back
+// to the tab, and says so when a newer build's worker has taken over the open page: the page
+// still runs the code it loaded, so a reload is needed to use the new version.
 
 import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { Notification } from '@jupyterlab/apputils';
@@ -15,8 +17,44 @@ const UPDATE_CHECK_INTERVAL_MS = 10 * 60 * 1000;
 export const UPDATED_MESSAGE =
   'This site was updated. Reload the page to use the new version; your files are kept.';
 
+/** The longest a page waits for its kernel's runtime before the filling starts anyway (a kernel
+ * that failed to start, or one that is never asked for). */
+const START_WAIT_MS = 20 * 1000;
+
 function askToFill(): void {
   navigator.serviceWorker.controller?.postMessage({ type: 'lite-build-precache' });
+}
+
+let runtimeReady: () => void = () => undefined;
+const runtimeReadyPromise = new Promise<void>((resolve) => {
+  runtimeReady = resolve;
+});
+
+/** Called when a kernel runtime of this page is ready (see index.ts): the page has started. */
+export function kernelRuntimeReady(): void {
+  runtimeReady();
+}
+
+/** Once the page has started: the app restored, then its kernel's runtime ready when a kernel is
+ * starting (the page script's early start, or a kernel the app asked for). */
+async function started(app: JupyterFrontEnd): Promise<void> {
+  await app.restored;
+  const prestart = window.liteBuildPrestart;
+  if (prestart?.runtime) {
+    return;
+  }
+  prestart?.worker.addEventListener('message', (event: MessageEvent) => {
+    if (event.data?.type === 'lite-build:runtime') {
+      runtimeReady();
+    }
+  });
+  if (!prestart && !window.liteBuildKernelAsked) {
+    return; // a page without a kernel (the file browser)
+  }
+  await Promise.race([
+    runtimeReadyPromise,
+    new Promise((resolve) => setTimeout(resolve, START_WAIT_MS)),
+  ]);
 }
 
 async function checkForUpdate(): Promise<void> {
@@ -39,9 +77,11 @@ export const offline: JupyterFrontEndPlugin<void> = {
     let controller = workers.controller;
     let told = false;
     workers.addEventListener('controllerchange', () => {
-      askToFill();
       const replaced = controller !== null;
       controller = workers.controller;
+      if (replaced) {
+        askToFill(); // a newer build's worker: its cache fills at once
+      }
       if (replaced && !told) {
         told = true;
         Notification.info(UPDATED_MESSAGE, {
@@ -57,6 +97,6 @@ export const offline: JupyterFrontEndPlugin<void> = {
         void checkForUpdate();
       }
     });
-    void app.restored.then(askToFill);
+    void started(app).then(askToFill);
   },
 };

@@ -12,9 +12,10 @@
  *   They are consistent among themselves: a lock and its wheels never mix two builds.
  *
  * The cache is named after the build's content hash and the site's folder. It fills in the background, one file at a
- * time and only while the page has no request of its own in flight, so the first visit
- * (starting the kernel) never waits for it; files the page fetches anyway are kept as they pass.
- * Filling starts when this worker activates and whenever a page asks. When the cache is
+ * time and only while the page has no request of its own in flight; files the page fetches
+ * anyway are kept as they pass. Filling starts only when a page asks: the app's pages ask once
+ * they have started (their kernel's runtime included; see extension/src/offline.ts), so a
+ * first visit's start never shares the CPU and the network with the filling. When the cache is
  * complete, caches of earlier builds are deleted: a new build replaces the cache instead of
  * mixing versions. Until then, offline requests this build's cache cannot answer fall back to an
  * earlier build's cache, so the site keeps working offline during the hand-over.
@@ -201,12 +202,6 @@
     if (path === null) return;
     event.stopImmediatePropagation();
     event.respondWith(FRESH.has(path) ? networkFirst(event, path) : cacheFirst(event, path));
-    event.waitUntil(startFill());
-  });
-
-  // after an update the page that triggered it may make no further request: fill anyway
-  self.addEventListener("activate", () => {
-    startFill();
   });
 
   self.addEventListener("message", (event) => {

@@ -34,6 +34,27 @@ def answer_input(page: Any, answer: str) -> None:
     box.press("Enter")
 
 
+#: starts a look through the origin's caches and says what the previous look found (a predicate
+#: for wait_for_function, which takes an async function's pending promise as true at once)
+CACHED = """(suffix) => {
+    window.liteBuildTestCached = window.liteBuildTestCached || {};
+    caches.keys().then(async (names) => {
+        for (const name of names) {
+            const keys = await (await caches.open(name)).keys();
+            if (keys.some((request) => request.url.endsWith(suffix))) {
+                window.liteBuildTestCached[suffix] = true;
+            }
+        }
+    });
+    return window.liteBuildTestCached[suffix] === true;
+}"""
+
+
+def wait_until_cached(page: Any, suffix: str) -> None:
+    """Wait until one of the page's caches holds a URL ending in ``suffix``."""
+    page.wait_for_function(CACHED, arg=suffix, timeout=KERNEL_TIMEOUT_MS, polling=250)
+
+
 def wait_for_output(page: Any, text: str, *, timeout: int = KERNEL_TIMEOUT_MS) -> None:
     """Wait until an output contains ``text``; fail at once, with the error, if a cell fails."""
     page.wait_for_function(

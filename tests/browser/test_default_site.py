@@ -143,16 +143,6 @@ STARTED = re.compile(
 )
 
 
-#: whether the service worker's cache holds the default environment's snapshot
-SNAPSHOT_CACHED = """async () => {
-    for (const name of await caches.keys()) {
-        const keys = await (await caches.open(name)).keys();
-        if (keys.some((request) => request.url.endsWith('/python/kernel.snapshot'))) return true;
-    }
-    return false;
-}"""
-
-
 def random_number(page: Any, site_url: str) -> float:
     code = "import random; print('RANDOM', random.random())"
     outputs = lab.run_in_repl(page, site_url, code, "RANDOM ")
@@ -167,12 +157,38 @@ def test_every_kernel_starts_from_the_snapshot_and_draws_its_own_random_number(
     page.wait_for_function("() => navigator.serviceWorker.controller !== null")
     # the precache never downloads a snapshot in the background: it keeps the one the kernel
     # fetched, as it passed (so the next start also works offline)
-    page.wait_for_function(SNAPSHOT_CACHED, timeout=lab.KERNEL_TIMEOUT_MS, polling=250)
+    lab.wait_until_cached(page, "/python/kernel.snapshot")
     second = random_number(page, site_url)  # the runtime started with the page
 
     # the snapshot holds the random generator's state of the build: it is seeded afresh
     assert first != second
     assert len([line for line in record.console if RESTORED.match(line)]) == 2
+    assert record.external == []
+
+
+def test_the_offline_cache_fills_only_once_the_kernel_has_started(
+    default_site: Path, site_url: str, offline_page: tuple[Any, Offline]
+) -> None:
+    page, record = offline_page
+    attrs = next((default_site / "static" / "wheels").glob("attrs-*.whl")).name
+    events: list[str] = []
+    page.on("console", lambda message: events.append(message.text))
+    # a wheel of the other environment: only the filling of the offline cache fetches it
+    page.context.on(
+        "request",
+        lambda request: (
+            events.append("fill")
+            if request.service_worker and "/static/wheels/attrs-" in request.url
+            else None
+        ),
+    )
+
+    lab.run_in_repl(page, site_url, "print('FIRST', 6 * 7)", "FIRST 42")  # a first visit
+    lab.wait_until_cached(page, f"/static/wheels/{attrs}")
+
+    # the filling (the whole site) did not compete with the kernel's start for CPU and network
+    restored = next(i for i, text in enumerate(events) if RESTORED.match(f"info: {text}"))
+    assert restored < events.index("fill")
     assert record.external == []
 
 
