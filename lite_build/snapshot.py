@@ -50,12 +50,16 @@ SCRIPT = Path(__file__).parent / "templates" / "make-snapshot.mjs"
 SNAPSHOT_FILE = "kernel.snapshot"
 TIMEOUT = 600
 #: bump when make-snapshot.mjs changes what it makes: cached snapshots are then made again
-FORMAT = "4"
+FORMAT = "5"
 
 #: what the kernel imports when it starts, imported before it exists: in the snapshot, or by
-#: the kernel's worker while the app boots (none of them reads the current folder or settings)
+#: the kernel's worker while the app boots (none of them reads the current folder or settings).
+#: micropip keeps Pyodide's API objects and copies of the lock from its import on: the snapshot
+#: names the objects (make-snapshot.mjs), and the worker has micropip read the lock again after
+#: the restore (extension/src/prestart.worker.ts)
 START_IMPORTS = (
     "micropip",
+    "piplite.piplite",
     "traitlets",
     "comm",
     "jedi",
@@ -65,12 +69,6 @@ START_IMPORTS = (
     "IPython.core.shellapp",
     "IPython.utils.tokenutil",
 )
-#: they keep JavaScript objects from their import on, which a snapshot cannot hold
-NOT_IN_SNAPSHOT = frozenset({"micropip"})
-
-
-def snapshot_imports() -> tuple[str, ...]:
-    return tuple(name for name in START_IMPORTS if name not in NOT_IN_SNAPSHOT)
 
 
 def start_closure(lock: Mapping[str, Any], roots: Iterable[str]) -> list[str]:
@@ -101,7 +99,7 @@ def snapshot_key(
         "runtime files": sorted(sha256_of(path) for path in runtime.files),
         "wheels": sorted(sha256_of(path) for path in wheels),
         "env": dict(sorted(env.items())),
-        "imports": list(snapshot_imports()),
+        "imports": list(START_IMPORTS),
         "load": sorted(load),
         "format": FORMAT,
     }
@@ -196,7 +194,7 @@ def _make(
                 {"name": name, "path": str(path.resolve())} for name, path in wheels.items()
             ],
             "load": load,
-            "imports": list(snapshot_imports()),
+            "imports": list(START_IMPORTS),
             "output": str(partial),
         }
         job_file = Path(tmp) / "job.json"

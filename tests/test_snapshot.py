@@ -14,11 +14,9 @@ import pytest
 
 from lite_build.runtime import PyodideRuntime
 from lite_build.snapshot import (
-    NOT_IN_SNAPSHOT,
     SNAPSHOT_FILE,
     START_IMPORTS,
     make_snapshot,
-    snapshot_imports,
     start_closure,
 )
 from tests.conftest import RecordingReporter
@@ -56,12 +54,6 @@ def test_the_start_closure_is_the_roots_and_their_dependencies() -> None:
     ]
 
 
-def test_modules_holding_javascript_objects_are_imported_after_the_restore() -> None:
-    assert "micropip" in START_IMPORTS
-    assert set(snapshot_imports()) == set(START_IMPORTS) - NOT_IN_SNAPSHOT
-    assert "micropip" not in snapshot_imports()
-
-
 def test_without_node_there_is_no_snapshot_and_the_build_says_why(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -95,7 +87,7 @@ RESTORE = """
 import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { gunzipSync } from "node:zlib";
-const [indexURL, file] = process.argv.slice(2);
+const [indexURL, file, check, lockFileURL] = process.argv.slice(2);
 const bytes = gunzipSync(readFileSync(file));
 if (bytes.subarray(0, 4).toString() !== "LBK1") throw new Error("no image");
 const length = bytes.readUInt32LE(4);
@@ -106,11 +98,17 @@ const files = header.files.map(([path, size]) => [path, bytes.subarray(offset, (
 const snapshot = new Uint8Array(bytes.subarray(align(offset)));
 const { loadPyodide } = await import(pathToFileURL(indexURL + "pyodide.mjs").href);
 const asm = await import(pathToFileURL(indexURL + "pyodide.asm.mjs").href);
+let runtime = null;
 const pyodide = await loadPyodide({
   indexURL,
+  ...(lockFileURL ? { lockFileURL } : {}),
   _loadSnapshot: snapshot,
+  _snapshotDeserializer: (ref) =>
+    ref.api !== undefined ? runtime.API[ref.api]
+      : ref.pyodide ? runtime.API.public_api[ref.pyodide] : runtime.API.public_api,
   createPyodideModule: async (settings) => {
     const module = await asm.default(settings);
+    runtime = module;
     if (module.HEAP8.length < snapshot.length) module.growMemory(snapshot.length);
     return module;
   },
@@ -122,13 +120,33 @@ const pyodide = await loadPyodide({
   },
 });
 console.log(header.packages.join(",") + " | " + header.load.join(","));
-console.log(pyodide.runPython(`
-import sys, os, importlib.metadata as metadata
-demo = sys.modules['demo']
-[demo.ANSWER, os.environ['DEMO'], sys.path.count(''), metadata.version('demo'),
- metadata.distribution('demo').read_text('INSTALLER'), 'ANSWER' in open(demo.__file__).read()]
-`).toJs().join(" "));
+console.log(pyodide.runPython(readFileSync(check, "utf8")).toJs().join(" "));
 """
+
+#: what the kernel's worker runs after a restore (AFTER_RESTORE in prestart.worker.ts), for micropip
+MICROPIP_AFTER_RESTORE = """
+import importlib, sys, micropip
+importlib.reload(sys.modules['micropip._compat._compat_in_pyodide'])
+importlib.reload(sys.modules['micropip._compat'])
+micropip._package_manager_singleton.compat_layer = micropip._compat.compatibility_layer
+"""
+
+
+def restore(node: str, runtime: Any, image: Path, check: str, tmp_path: Path, *lock: str) -> str:
+    """Restores ``image`` in Node.js as the kernel's worker does; the image's packages and the
+    values of the Python expression ``check``, a line each."""
+    script = tmp_path / "restore.mjs"
+    script.write_text(RESTORE)
+    check_file = tmp_path / "check.py"
+    check_file.write_text(check)
+    restored = subprocess.run(
+        [node, str(script), f"{runtime.folder.resolve()}/", str(image), str(check_file), *lock],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    return restored.stdout
 
 
 @pytest.mark.integration
@@ -170,16 +188,14 @@ def test_a_snapshot_holds_the_imported_modules_and_is_made_once(
         "imported; about 15 s, then cached)"
     ]
     assert len(gzip.decompress(made.read_bytes())) > made.stat().st_size
-    script = tmp_path / "restore.mjs"
-    script.write_text(RESTORE)
-    restored = subprocess.run(
-        [node, str(script), f"{runtime.folder.resolve()}/", str(made)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
+    check = (
+        "import sys, os, importlib.metadata as metadata\n"
+        "demo = sys.modules['demo']\n"
+        "[demo.ANSWER, os.environ['DEMO'], sys.path.count(''), metadata.version('demo'),\n"
+        " metadata.distribution('demo').read_text('INSTALLER'),\n"
+        " 'ANSWER' in open(demo.__file__).read()]\n"
     )
-    packages, checks = restored.stdout.strip().splitlines()[-2:]
+    packages, checks = restore(node, runtime, made, check, tmp_path).strip().splitlines()[-2:]
     assert packages == "demo | native"  # in the image | loaded by the worker after the restore
     # imported at build time; the environment as configured; "" on sys.path once; the wheel's
     # files and metadata in place, as loadPackage would have left them
@@ -212,3 +228,42 @@ def test_the_default_site_ships_one_snapshot_per_environment(default_site: Path)
         assert options["liteBuildImports"] == list(START_IMPORTS)
         # kept by the precache when a kernel fetches it, not fetched for every environment
         assert f'"{path[2:]}"' in worker.split('"onDemand":')[1]
+
+
+@pytest.mark.integration
+def test_micropip_is_in_the_snapshot_and_reads_the_restoring_sites_lock(
+    default_site: Path, tmp_path: Path
+) -> None:
+    from lite_build.bytecode import node_executable
+    from lite_build.config import load_config
+    from lite_build.runtime import ensure_runtime
+
+    node = node_executable()
+    if node is None:
+        pytest.skip("Node.js is not installed")
+    config = load_config(cwd=Path(__file__).resolve().parent.parent)
+    runtime = ensure_runtime(config.pyodide.version, path=config.pyodide.path)
+    environment = default_site / "static" / "environments" / "python"
+    check = (
+        "import sys\n"
+        "imported = 'micropip' in sys.modules and 'piplite.piplite' in sys.modules\n"
+        + MICROPIP_AFTER_RESTORE
+        + "import pyodide_js\n"
+        "layer = micropip._compat.compatibility_layer\n"
+        "[imported, layer.lockfile_base_url == pyodide_js.lockfileBaseUrl,\n"
+        " 'lite-build-environment' in layer.lockfile_packages,\n"
+        " layer.loadedPackages.to_py() == pyodide_js.loadedPackages.to_py()]\n"
+    )
+
+    output = restore(
+        node,
+        runtime,
+        environment / SNAPSHOT_FILE,
+        check,
+        tmp_path,
+        str(environment / "pyodide-lock.json"),
+    )
+
+    # imported at build time (its JavaScript objects named in the snapshot); after the restore
+    # it reads this site's lock, not the build machine's: its packages, its base URL
+    assert output.strip().splitlines()[-1] == "true true true true"

@@ -84,12 +84,29 @@ async function fetchImage(url: string): Promise<IKernelImage> {
 }
 
 /** After a restore: what must differ between two kernels is made afresh (the snapshot holds
- * the random generator's state and the time zone of the build machine). */
+ * the random generator's state and the time zone of the build machine), and micropip reads
+ * again what it copied from the runtime at its import (the lock, its base URL, the loaded
+ * packages): the snapshot's copies are the build machine's. */
 const AFTER_RESTORE = [
   'import sys, time',
   "if 'random' in sys.modules: sys.modules['random'].seed()",
   "if hasattr(time, 'tzset'): time.tzset()",
+  "if 'micropip._compat._compat_in_pyodide' in sys.modules:",
+  '    import importlib, micropip',
+  "    importlib.reload(sys.modules['micropip._compat._compat_in_pyodide'])",
+  "    importlib.reload(sys.modules['micropip._compat'])",
+  '    micropip._package_manager_singleton.compat_layer = micropip._compat.compatibility_layer',
 ].join('\n');
+
+/** The JavaScript objects a snapshot names (lite_build/templates/make-snapshot.mjs), looked up
+ * in the restored runtime: Pyodide's API (`{pyodide: null}`), one of its members, or a member of
+ * its private API. */
+function apiObject(api: any, reference: { pyodide?: string | null; api?: string }): unknown {
+  if (reference.api !== undefined) {
+    return api[reference.api];
+  }
+  return reference.pyodide ? api.public_api[reference.pyodide] : api.public_api;
+}
 
 function python(pyodide: any, code: string): void {
   // in a namespace of its own: no name is left in the kernel's globals
@@ -154,14 +171,18 @@ async function loadRuntime(
   const asm = await import(/* webpackIgnore: true */ `${options.indexUrl}pyodide.asm.mjs`);
   // the packages are loaded once Pyodide knows which the image holds (see startRuntime)
   const { packages: _packages, ...restored } = settings as typeof settings & { packages?: [] };
+  let runtime: any = null;
   const pyodide = await loadPyodide({
     ...restored,
     // a promise: the runtime's files download while the image does
     _loadSnapshot: image.then((loaded) => loaded.snapshot),
+    _snapshotDeserializer: (reference: { pyodide?: string | null; api?: string }) =>
+      apiObject(runtime.API, reference),
     // the runtime's memory must be as large as the snapshot before it is restored (Pyodide
     // 314 sizes it from the snapshot only where the memory is imported, which it is not)
     createPyodideModule: async (moduleSettings: Record<string, unknown>) => {
       const module = await asm.default(moduleSettings);
+      runtime = module;
       const { length } = (await image).snapshot;
       if (module.HEAP8.length < length) {
         module.growMemory(length);
@@ -177,7 +198,7 @@ async function loadRuntime(
     },
   });
   // the runtime keeps its options: let the image's bytes (tens of MB) be freed
-  for (const key of ['_loadSnapshot', 'createPyodideModule', 'fsInit']) {
+  for (const key of ['_loadSnapshot', '_snapshotDeserializer', 'createPyodideModule', 'fsInit']) {
     delete pyodide._api.config[key];
   }
   for (const name of (await image).packages) {

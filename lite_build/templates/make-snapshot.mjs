@@ -37,6 +37,27 @@ const pyodide = await loadPyodide({
   stderr: (text) => process.stderr.write(text + "\n"),
 });
 
+/** How the snapshot names JavaScript objects its modules hold beyond the global scope (which
+ * Pyodide restores by itself): micropip keeps `pyodide_js` (Pyodide's API), some of its
+ * functions and its private API. Each is named by where it is found, as `{pyodide: name}` (null:
+ * the API itself) or `{api: name}`; the kernel's worker looks the name up in the restored
+ * runtime (extension/src/prestart.worker.ts). Any other object fails the snapshot. */
+function apiReference(pyodide) {
+  const names = new Map([[pyodide._api.public_api, { pyodide: null }]]);
+  for (const [where, holder] of [["pyodide", pyodide._api.public_api], ["api", pyodide._api]]) {
+    for (const [name, property] of Object.entries(Object.getOwnPropertyDescriptors(holder))) {
+      const value = property.value; // data properties only: no getter runs while snapshotting
+      if (value && ["object", "function"].includes(typeof value) && !names.has(value)) {
+        names.set(value, { [where]: name });
+      }
+    }
+  }
+  return (object) => {
+    if (names.has(object)) return names.get(object);
+    throw new Error(`the snapshot would hold a JavaScript object it cannot restore: ${object}`);
+  };
+}
+
 /** Python code run in a namespace of its own: no name is left in the kernel's globals. */
 function run(code) {
   return pyodide.runPython(`exec(${JSON.stringify(code)}, {})\nNone`);
@@ -97,7 +118,7 @@ run(
     "gc.collect()",
   ].join("\n"),
 );
-const snapshot = pyodide.makeMemorySnapshot();
+const snapshot = pyodide.makeMemorySnapshot({ serializer: apiReference(pyodide) });
 
 const align = (offset) => Math.ceil(offset / ALIGN) * ALIGN;
 const header = new TextEncoder().encode(
