@@ -67,6 +67,7 @@ from lite_build.site import (
     apply_title,
     check_output_replaceable,
     copy_tree,
+    dedupe_disabled_extensions,
     environment_dir,
     has_stale_extensions,
     jupyter_lite_build_config,
@@ -457,6 +458,7 @@ class _Pipeline:
             ),
         )
         run_jupyterlite(self.lite_dir, verbose=self.verbose)
+        dedupe_disabled_extensions(self.app_dir)
         write_json(self.app_stamp, _tree_stamp(self.app_dir))
 
     def publish_site(self) -> None:

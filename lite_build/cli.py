@@ -410,10 +410,18 @@ def _print_summary(console: Console, result: BuildResult) -> None:
 def _print_sizes(console: Console, site: Path) -> None:
     from lite_build.compress import size_report
 
+    from lite_build.precache import PRECACHE_WORKER
+
     report = size_report(site)
+    transfer = (
+        f"a first visit transfers {_size(report.first_visit)} (compressed, everything kept for "
+        "offline use)"
+        if (site / PRECACHE_WORKER).is_file()
+        # precache = false: visitors download only what they use
+        else f"all of it transfers {_size(report.first_visit)} compressed (no offline cache)"
+    )
     console.print(
-        f"  size: {_size(report.total)} on disk; a first visit transfers "
-        f"{_size(report.first_visit)} (compressed, everything kept for offline use); largest: "
+        f"  size: {_size(report.total)} on disk; {transfer}; largest: "
         + ", ".join(f"{name} {_size(size)}" for name, size in report.largest)
     )
 

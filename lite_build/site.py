@@ -245,6 +245,20 @@ def run_jupyterlite(lite_dir: Path, *, verbose: bool = False) -> None:
         )
 
 
+def dedupe_disabled_extensions(app_dir: Path) -> None:
+    """jupyterlite-core merges a rebuild's settings into the previous build's, appending lists:
+    ``disabledExtensions`` would grow by one copy per rebuild. Keep each entry once, in order."""
+    for path in [app_dir / JUPYTER_LITE_JSON, *sorted(app_dir.glob(f"*/{JUPYTER_LITE_JSON}"))]:
+        if not path.is_file():
+            continue
+        config = json.loads(path.read_text(encoding="utf-8"))
+        data = config.get("jupyter-config-data", {})
+        disabled = data.get("disabledExtensions")
+        if isinstance(disabled, list) and len(set(disabled)) < len(disabled):
+            data["disabledExtensions"] = list(dict.fromkeys(disabled))
+            path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+
+
 def sync_tree(files: Iterable[tuple[Path, str]], dest: Path) -> bool:
     """Make ``dest`` hold exactly ``files`` (source, relative path); True if any were removed.
 

@@ -143,6 +143,10 @@ def test_editing_one_notebook_redoes_only_the_app_and_site(project: Path) -> Non
     assert result.ran == ["app", "site"]
     shipped = (project / "_output" / "files" / "lesson.ipynb").read_text()
     assert "edited" in shipped
+    # jupyterlite-core appends a rebuild's lists to the previous build's: each entry stays once
+    config = json.loads((project / "_output" / "jupyter-lite.json").read_text())
+    disabled = config["jupyter-config-data"]["disabledExtensions"]
+    assert disabled == list(dict.fromkeys(disabled)) and disabled
 
 
 def test_removed_content_disappears_from_the_site(project: Path) -> None:
