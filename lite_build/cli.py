@@ -409,7 +409,6 @@ def _print_summary(console: Console, result: BuildResult) -> None:
 
 def _print_sizes(console: Console, site: Path) -> None:
     from lite_build.compress import size_report
-
     from lite_build.precache import PRECACHE_WORKER
 
     report = size_report(site)

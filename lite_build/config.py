@@ -45,7 +45,7 @@ class Environment:
     packages: tuple[str, ...] = ()
     #: package names (from ``packages``) imported when the kernel starts
     preload: tuple[str, ...] = ()
-    #: Python code run when the kernel starts (the ``startup`` string, or its file's text)
+    #: Python code run before the kernel's first cell (the ``startup`` string, or its file's text)
     startup: str = ""
     #: where ``startup`` came from, as tracebacks name it: the file as written, or the key
     startup_origin: str = ""
@@ -341,8 +341,9 @@ OPTIONS: tuple[Option, ...] = (
         "startup",
         "string",
         None,
-        "Python code run when the kernel starts, or the path of a `.py` file holding it; "
-        "IPython magics work. Its output and errors show in the first cell run.",
+        "Python code run before the kernel's first cell, in the notebook's folder, or the path "
+        "of a `.py` file holding it; IPython magics work. Its output and errors show in that "
+        "cell.",
     ),
     Option(
         "environments",

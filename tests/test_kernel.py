@@ -52,7 +52,8 @@ def run_start(
     monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: shell))
     runner.start(shell)
     quiet = capsys.readouterr()
-    assert (quiet.out, quiet.err) == ("", ""), "nothing is shown while the kernel starts"
+    assert (quiet.out, quiet.err) == ("", ""), "nothing runs while the kernel starts"
+    assert shell.user_ns == {}, "the start-up code waits for the first cell"
     for callback in list(shell.callbacks):
         callback()
     shown = capsys.readouterr()

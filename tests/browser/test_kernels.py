@@ -33,7 +33,9 @@ packages = ["attrs", "msgpack"]
 preload = ["msgpack"]
 startup = "startup.py"
 """
-STARTUP_PY = "GREETING = 'set by startup.py'\nprint('WELCOME extra')\n"
+STARTUP_PY = (
+    "import os\nGREETING = 'set by startup.py'\nSTARTED_IN = os.getcwd()\nprint('WELCOME extra')\n"
+)
 PROBE = (
     "import sys\n"
     "try:\n    import attrs\n    print('ATTRS', attrs.__name__)\n"
@@ -66,6 +68,11 @@ def kernels_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     nbformat.write(
         notebook("extra", "Python Extra", ["import attrs\nprint('SECOND with', attrs.__name__)"]),
         root / "content" / "on-extra.ipynb",
+    )
+    (root / "content" / "unit").mkdir()
+    nbformat.write(
+        notebook("extra", "Python Extra", ["import os\nprint('STARTED IN', STARTED_IN)"]),
+        root / "content" / "unit" / "in-folder.ipynb",
     )
     return build(load_config(cwd=root)).output
 
@@ -106,6 +113,19 @@ def test_extra_has_its_packages_preloaded_and_its_startup_run(
     assert "ATTRS attrs" in outputs
     assert "PRELOADED True set by startup.py" in outputs
     assert "WELCOME extra" in outputs
+    assert record.external == []
+
+
+def test_the_startup_code_runs_in_the_notebooks_folder_and_shows_in_its_first_cell(
+    kernels_site: Path, serve_site: Callable[..., Served], offline_page: tuple[Any, Offline]
+) -> None:
+    page, record = offline_page
+    lab.open_notebook(page, serve_site(kernels_site).url, "unit/in-folder.ipynb")
+    lab.run_all_cells(page)
+    lab.wait_for_output(page, "STARTED IN")
+    # the kernel was made while the app booted, before the notebook's folder was known: the
+    # start-up code waited for the first cell, whose output shows what it printed
+    assert "WELCOME extra\nSTARTED IN /drive/unit" in lab.outputs_text(page)
     assert record.external == []
 
 
