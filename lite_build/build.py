@@ -12,6 +12,7 @@ a rebuild with nothing changed runs no step, and an edited notebook re-runs only
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -49,6 +50,7 @@ from lite_build.hosting import write_hosting_files
 from lite_build.kernel import (
     ENVIRONMENT_PACKAGE,
     KERNEL_START_PACKAGES,
+    STARTUP_RUNNER,
     environments_extension_dir,
     ipython_dir,
     kernel_extension_dir,
@@ -212,6 +214,11 @@ class _Pipeline:
                                 for env in config.environments
                             ],
                             "lite-build": __version__,
+                            # the environment wheel's code (a development install keeps its
+                            # version number while this changes)
+                            "environment runner": hashlib.sha256(
+                                STARTUP_RUNNER.encode()
+                            ).hexdigest(),
                             # what the locks hold for the kernel's start, and how wheels ship
                             "kernel start": list(KERNEL_START_PACKAGES),
                             "bytecode": BYTECODE_FORMAT if config.bytecode else None,

@@ -6,6 +6,7 @@ import hashlib
 import json
 import shutil
 import textwrap
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pytest
 from lite_build.build import BuildResult, build
 from lite_build.config import load_config
 from lite_build.errors import LiteBuildError
+from lite_build.kernel import STARTUP_RUNNER
 from lite_build.packages.lock import verify_lock
 from lite_build.site import SITE_MANIFEST, WAIT_ASYNC_SHIM
 
@@ -134,6 +136,20 @@ def test_rebuild_with_nothing_changed_does_no_work(project: Path) -> None:
     assert result.ran == []
     assert set(result.up_to_date) == {"runtime", "packages", "app", "site"}
     assert (project / "_output" / SITE_MANIFEST).stat().st_mtime_ns == before
+
+
+def test_a_changed_environment_runner_remakes_the_packages(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a development install of lite-build keeps its version number while its code changes
+    rebuild(project)
+    changed = STARTUP_RUNNER + "\n# changed\n"
+    monkeypatch.setattr("lite_build.kernel.STARTUP_RUNNER", changed)
+    monkeypatch.setattr("lite_build.build.STARTUP_RUNNER", changed)
+    assert "packages" in rebuild(project).ran
+    wheel = next((project / "_output" / "static" / "wheels").glob("lite_build_environment-*"))
+    with zipfile.ZipFile(wheel) as archive:
+        assert "# changed" in archive.read("lite_build_environment/__init__.py").decode()
 
 
 def test_editing_one_notebook_redoes_only_the_app_and_site(project: Path) -> None:
