@@ -6,8 +6,9 @@ time a notebook opens. At build time, the site's own Pyodide runtime does all of
 Node.js and saves the result as the environment's kernel image; in the browser the kernel's
 worker restores that instead (about a second). What an image holds:
 
-- Pyodide's WebAssembly memory, with the modules imported; modules that hold JavaScript objects
-  when imported (micropip) are imported after the restore;
+- Pyodide's WebAssembly memory, with the modules imported; the few JavaScript objects of
+  Pyodide's own API they keep (micropip's) are named in the image and looked up again in the
+  restored runtime, and micropip then reads the site's lock again;
 - the files of the kernel's pure-Python wheels (sources for tracebacks, jedi's stubs, lazily
   imported modules), written before Python starts: no ``loadPackage`` for them; wheels with
   compiled extensions still load the usual way;

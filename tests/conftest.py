@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,6 +82,18 @@ def default_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     output = tmp_path_factory.mktemp("default") / "site"
     build(load_config(cwd=REPO, output=output))
     return output
+
+
+def make_demo_wheel(folder: Path, modules: dict[str, str]) -> Path:
+    """A pure-Python wheel "demo" 1.0 in ``folder`` holding ``modules`` (path in the wheel ->
+    source)."""
+    path = folder / "demo-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as wheel:
+        for name, source in modules.items():
+            wheel.writestr(name, source)
+        wheel.writestr("demo-1.0.dist-info/METADATA", "Name: demo\nVersion: 1.0\n")
+        wheel.writestr("demo-1.0.dist-info/RECORD", "demo/__init__.py,,\n")
+    return path
 
 
 class RecordingReporter(NullReporter):

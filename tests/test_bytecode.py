@@ -9,17 +9,17 @@ import pytest
 
 from lite_build.bytecode import precompile_wheels
 from lite_build.runtime import PyodideRuntime
-from tests.conftest import RecordingReporter
+from tests.conftest import RecordingReporter, make_demo_wheel
 
 
 def make_wheel(folder: Path) -> Path:
-    path = folder / "demo-1.0-py3-none-any.whl"
-    with zipfile.ZipFile(path, "w") as wheel:
-        wheel.writestr("demo/__init__.py", "ANSWER = 6 * 7\n")
-        wheel.writestr("demo/broken_template.py", "def {{ name }}(): pass\n")
-        wheel.writestr("demo-1.0.dist-info/METADATA", "Name: demo\nVersion: 1.0\n")
-        wheel.writestr("demo-1.0.dist-info/RECORD", "demo/__init__.py,,\n")
-    return path
+    return make_demo_wheel(
+        folder,
+        {
+            "demo/__init__.py": "ANSWER = 6 * 7\n",
+            "demo/broken_template.py": "def {{ name }}(): pass\n",
+        },
+    )
 
 
 def test_without_node_the_wheels_ship_as_they_are(

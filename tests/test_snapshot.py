@@ -19,7 +19,7 @@ from lite_build.snapshot import (
     make_snapshot,
     start_closure,
 )
-from tests.conftest import RecordingReporter
+from tests.conftest import RecordingReporter, make_demo_wheel
 
 
 def lock_of(**depends: list[str]) -> dict[str, Any]:
@@ -33,15 +33,6 @@ def lock_of(**depends: list[str]) -> dict[str, Any]:
             for name, deps in depends.items()
         }
     }
-
-
-def make_wheel(folder: Path) -> Path:
-    path = folder / "demo-1.0-py3-none-any.whl"
-    with zipfile.ZipFile(path, "w") as wheel:
-        wheel.writestr("demo/__init__.py", "import random\nANSWER = 6 * 7\n")
-        wheel.writestr("demo-1.0.dist-info/METADATA", "Name: demo\nVersion: 1.0\n")
-        wheel.writestr("demo-1.0.dist-info/RECORD", "demo/__init__.py,,\n")
-    return path
 
 
 def test_the_start_closure_is_the_roots_and_their_dependencies() -> None:
@@ -165,7 +156,7 @@ def test_a_snapshot_holds_the_imported_modules_and_is_made_once(
     runtime = ensure_runtime(config.pyodide.version, path=config.pyodide.path)
     monkeypatch.setenv("LITE_BUILD_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr("lite_build.snapshot.START_IMPORTS", ("demo",))
-    wheel = make_wheel(tmp_path)
+    wheel = make_demo_wheel(tmp_path, {"demo/__init__.py": "import random\nANSWER = 6 * 7\n"})
     # a wheel with a compiled extension is not in the image: Pyodide loads it the usual way
     native = tmp_path / "native-1.0-py3-none-any.whl"
     with zipfile.ZipFile(native, "w") as archive:

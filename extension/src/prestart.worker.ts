@@ -246,7 +246,13 @@ async function startRuntime(options: IRuntimeOptions): Promise<any> {
   }
   pyodide ??= await loadRuntime(options, null);
   steps.runtime = seconds();
-  for (const name of extra.liteBuildImports ?? []) {
+  // the start imports, then the kernel's own module, which the stock kernel imports once the
+  // kernel exists (then at no cost): importing it makes the IPython shell and runs the
+  // environment's preload imports, about 1.5 s that no longer wait for the app. The
+  // environment's start-up code waits for the first cell, in the notebook's folder
+  // (lite_build/kernel.py). Not in the snapshot: it runs after the packages with compiled
+  // extensions are loaded.
+  for (const name of [...(extra.liteBuildImports ?? []), KERNEL_MODULE]) {
     // one at a time, so that messages (the page's probe) are answered in between
     await new Promise((resolve) => setTimeout(resolve, 0));
     try {
@@ -255,17 +261,6 @@ async function startRuntime(options: IRuntimeOptions): Promise<any> {
       // the kernel imports it again in its own order and reports what fails
       console.warn(`lite-build: importing ${name} ahead failed`, error);
     }
-  }
-  // the kernel's own module, which the stock kernel imports once the kernel exists (then at no
-  // cost): importing it makes the IPython shell and runs the environment's preload imports, about
-  // 1.5 s that no longer wait for the app. The environment's start-up code waits for the first
-  // cell, in the notebook's folder (lite_build/kernel.py). Not in the snapshot: it runs after
-  // the packages with compiled extensions are loaded.
-  await new Promise((resolve) => setTimeout(resolve, 0));
-  try {
-    pyodide.runPython(`import ${KERNEL_MODULE}\nNone`);
-  } catch (error) {
-    console.warn(`lite-build: importing ${KERNEL_MODULE} ahead failed`, error);
   }
   steps.imports = seconds();
   postMessage({ type: 'lite-build:runtime', from, seconds: seconds(), reason, steps });
