@@ -155,8 +155,8 @@ def test_every_kernel_starts_from_the_snapshot_and_draws_its_own_random_number(
     page, record = offline_page
     first = random_number(page, site_url)  # first visit
     page.wait_for_function("() => navigator.serviceWorker.controller !== null")
-    # the precache never downloads a snapshot in the background: it keeps the one the kernel
-    # fetched, as it passed (so the next start also works offline)
+    # the precache never downloads every snapshot in the background: it keeps the one the
+    # kernel fetched (so the next start also works offline)
     lab.wait_until_cached(page, "/python/kernel.snapshot")
     second = random_number(page, site_url)  # the runtime started with the page
 
@@ -189,6 +189,40 @@ def test_the_offline_cache_fills_only_once_the_kernel_has_started(
     # the filling (the whole site) did not compete with the kernel's start for CPU and network
     restored = next(i for i, text in enumerate(events) if RESTORED.match(f"info: {text}"))
     assert restored < events.index("fill")
+    assert record.external == []
+
+
+def test_a_first_visit_leaves_its_requests_to_the_browser_until_the_cache_fills(
+    site_url: str, offline_page: tuple[Any, Offline]
+) -> None:
+    page, record = offline_page
+    answers: list[tuple[str, bool]] = []  # (site file, answered by the service worker)
+    started: list[str] = []  # the page asks for the filling right after its kernel started
+    page.on("console", lambda message: started.append(message.text))
+    page.on(
+        "response",
+        lambda response: (
+            answers.append((response.url, response.from_service_worker))
+            if "/api/" not in response.url
+            and not any(RESTORED.match(f"info: {text}") for text in started)
+            else None
+        ),
+    )
+
+    lab.run_in_repl(page, site_url, "print('FIRST', 6 * 7)", "FIRST 42")  # a first visit
+    controlled = page.evaluate("() => navigator.serviceWorker.controller !== null")
+    first_visit = list(answers)
+    lab.wait_until_cached(page, "/python/kernel.snapshot")
+    started.clear()
+    answers.clear()
+    lab.run_in_repl(page, site_url, "print('AGAIN', 6 * 7)", "AGAIN 42")
+
+    # the service worker controlled the first visit's start, yet let the browser fetch the
+    # files (streaming them through the worker slowed the start); the next visit is served by it
+    assert controlled
+    assert [url for url, _ in first_visit if "/build/" in url]
+    assert not [url for url, worker in first_visit if worker]
+    assert [url for url, worker in answers if worker and "/build/" in url], answers
     assert record.external == []
 
 
