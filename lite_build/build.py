@@ -29,6 +29,7 @@ from doit.task import Task, dict_to_task
 from doit.tools import config_changed
 
 from lite_build import __version__
+from lite_build.app_settings import write_precomputed_settings
 from lite_build.bytecode import FORMAT as BYTECODE_FORMAT
 from lite_build.cache import sha256_of
 from lite_build.compress import compress_site
@@ -466,6 +467,7 @@ class _Pipeline:
         )
         run_jupyterlite(self.lite_dir, verbose=self.verbose)
         dedupe_disabled_extensions(self.app_dir)
+        write_precomputed_settings(self.app_dir, reporter=self.reporter)
         write_json(self.app_stamp, _tree_stamp(self.app_dir))
 
     def publish_site(self) -> None:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from lite_build import __version__
+from lite_build.app_settings import STOCK_SETTINGS_PLUGIN_ID
 from lite_build.errors import LiteBuildError
 from lite_build.kernel import KERNEL_PLUGIN_ID, KERNELS_PLUGIN_ID
 from lite_build.snapshot import SNAPSHOT_FILE, START_IMPORTS
@@ -141,7 +142,8 @@ def jupyter_lite_json(
             "settingsStorageName": storage,
             "workspacesStorageName": storage,
             "defaultKernelName": default_kernel,
-            "disabledExtensions": [KERNEL_PLUGIN_ID],
+            # our extension's registry replaces the stock one (lite_build/app_settings.py)
+            "disabledExtensions": [KERNEL_PLUGIN_ID, STOCK_SETTINGS_PLUGIN_ID],
             "litePluginSettings": {KERNELS_PLUGIN_ID: plugin},
         },
     }

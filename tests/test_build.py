@@ -106,8 +106,13 @@ def test_build_writes_a_complete_offline_site(project: Path) -> None:
     assert sorted(versions) == ["data/cities.csv", "lesson.ipynb"]
     assert set(versions["lesson.ipynb"]) == {"sha", "cells"}
     assert "<title>Test Course</title>" in (site / "lab" / "index.html").read_text()
-    # the stock single kernel is replaced by one kernel per environment
-    assert config["disabledExtensions"] == ["@jupyterlite/pyodide-kernel-extension:kernel"]
+    # the stock single kernel is replaced by one kernel per environment, the stock setting
+    # registry by ours (it uses the settings validated at build time)
+    assert config["disabledExtensions"] == [
+        "@jupyterlite/pyodide-kernel-extension:kernel",
+        "@jupyterlab/apputils-extension:settings",
+    ]
+    assert (site / "build" / "schemas" / "lite-build-settings.json").is_file()
     assert config["defaultKernelName"] == kernel["name"]
     assert settings["pyodideUrl"] == "./static/pyodide/pyodide.mjs"
     assert settings["disablePyPIFallback"] is True

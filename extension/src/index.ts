@@ -18,6 +18,7 @@ import { IKernelSpecs } from '@jupyterlite/services';
 import type { PyodideKernel as StockKernel } from '@jupyterlite/pyodide-kernel';
 
 import { kernelRuntimeReady, offline } from './offline';
+import { settings } from './settings';
 import { versions } from './versions';
 
 /** The plugin id, and its key in jupyter-lite.json's litePluginSettings. */
@@ -506,4 +507,6 @@ const kernels: JupyterFrontEndPlugin<void> = {
   },
 };
 
-export default [kernels, offline, versions];
+export { PrecomputedSchemaValidator } from './settings';
+
+export default [kernels, offline, versions, settings];

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -244,4 +245,62 @@ def test_without_its_snapshot_a_kernel_starts_the_usual_way(
     [line] = [line for line in record.console if STARTED.match(line)]
     assert "HTTP 404" in line
     assert not [line for line in record.console if RESTORED.match(line)]
+    assert record.external == []
+
+
+#: in the page: every plugin's settings, as JupyterLite's settings manager gives them to the
+#: registry, through lite-build's validator with the build's results and through JupyterLab's
+#: own validator (the same class without results); what each gives, and the counts
+COMPARE_VALIDATORS = """async () => {
+    await window.jupyterapp.restored;
+    const container = window._JUPYTERLAB['@lite-build/environments-extension'];
+    const { PrecomputedSchemaValidator } = (await container.get('./index'))();
+    const precomputed = await (await fetch('../build/schemas/lite-build-settings.json')).json();
+    const ahead = new PrecomputedSchemaValidator(precomputed);
+    const jupyterlab = new PrecomputedSchemaValidator({});
+    const { values } = await window.jupyterapp.serviceManager.settings.list();
+    const run = (validator, plugin) => {
+        const copy = { ...plugin, data: { composite: {}, user: {} } };
+        const errors = validator.validateData(copy);
+        return JSON.stringify([errors, copy.data]);
+    };
+    const results = values.map((plugin) =>
+        [plugin.id, run(ahead, plugin), run(jupyterlab, plugin)]);
+    const listed = Object.keys(precomputed).length;
+    return { results, ahead: ahead.counts, jupyterlab: jupyterlab.counts, listed };
+}"""
+
+
+def test_settings_validated_at_build_time_are_jupyterlabs_own(
+    default_site: Path,
+    serve_site: Callable[..., Served],
+    offline_page: tuple[Any, Offline],
+    tmp_path: Path,
+) -> None:
+    # a copy of the site that exposes the app to the page (window.jupyterapp)
+    site = tmp_path / "site"
+    shutil.copytree(default_site, site, copy_function=os.link)
+    config = site / "jupyter-lite.json"
+    data = json.loads(config.read_text())
+    config.unlink()
+    (site / "jupyter-lite.json.gz").unlink(missing_ok=True)
+    data["jupyter-config-data"]["exposeAppInBrowser"] = "true"
+    config.write_text(json.dumps(data))
+    page, record = offline_page
+    url = serve_site(site).url
+
+    page.goto(f"{url}lab/index.html")
+    page.wait_for_function("() => window.jupyterapp", polling=100, timeout=60_000)
+    found = page.evaluate(COMPARE_VALIDATORS)
+
+    # every plugin's settings, defaults and overrides, come out exactly as JupyterLab's
+    # validator makes them (key order included); each of the build's results was used
+    differ = [plugin for plugin, ahead, own in found["results"] if ahead != own]
+    assert differ == []
+    assert found["ahead"] == {"precomputed": found["listed"], "validated": 0}
+    assert found["jupyterlab"] == {"precomputed": 0, "validated": len(found["results"])}
+    assert found["listed"] == len(found["results"]) > 50
+    # the app's own registry used them too
+    [line] = [line for line in record.console if "plugins were validated at build time" in line]
+    assert int(line.split("settings of ")[1].split()[0]) > 50
     assert record.external == []
