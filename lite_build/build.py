@@ -29,7 +29,7 @@ from doit.task import Task, dict_to_task
 from doit.tools import config_changed
 
 from lite_build import __version__
-from lite_build.app_settings import write_precomputed_settings
+from lite_build.app_settings import COMPOSER, write_precomputed_settings
 from lite_build.bytecode import FORMAT as BYTECODE_FORMAT
 from lite_build.cache import sha256_of
 from lite_build.compress import compress_site
@@ -57,7 +57,7 @@ from lite_build.kernel import (
     kernel_extension_dir,
 )
 from lite_build.packages.sources import package_inputs, site_lock, site_sources
-from lite_build.precache import install_precache
+from lite_build.precache import PRECACHE_TEMPLATE, install_precache
 from lite_build.prestart import install_prestart
 from lite_build.runtime import PyodideRuntime, ensure_runtime
 from lite_build.site import (
@@ -251,6 +251,7 @@ class _Pipeline:
                     environments_extension_dir() / "package.json",
                     # its workers are loaded by name, not through package.json
                     *sorted((environments_extension_dir() / "static").glob("*.worker.*.js")),
+                    *([COMPOSER] if COMPOSER.is_file() else []),
                 ],
                 "targets": [self.app_stamp],
                 "uptodate": [
@@ -278,7 +279,8 @@ class _Pipeline:
                 "name": "site",
                 "doc": f"assemble, verify and publish {config.output}",
                 "actions": [self._step("site", self.publish_site)],
-                "file_dep": [self.app_stamp, self.runtime_json, *env_outputs],
+                # the service worker's code too: a development install changes it in place
+                "file_dep": [self.app_stamp, self.runtime_json, *env_outputs, PRECACHE_TEMPLATE],
                 "targets": [config.output / SITE_MANIFEST],
                 "uptodate": [
                     config_changed(

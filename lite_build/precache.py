@@ -17,11 +17,13 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from importlib.resources import files
 from pathlib import Path
 
 from lite_build.errors import LiteBuildError
 from lite_build.snapshot import SNAPSHOT_FILE
+
+#: the service worker's code (the site's file list goes in front of it)
+PRECACHE_TEMPLATE = Path(__file__).parent / "templates" / "precache-worker.js"
 
 SERVICE_WORKER = "service-worker.js"
 PRECACHE_WORKER = "lite-build-sw.js"
@@ -104,7 +106,7 @@ def plan_precache(site: Path) -> Precache:
 
 def worker_script(precache: Precache) -> str:
     """The text of ``lite-build-sw.js`` for ``precache``."""
-    template = files("lite_build").joinpath("templates/precache-worker.js").read_text("utf-8")
+    template = PRECACHE_TEMPLATE.read_text("utf-8")
     data = json.dumps(
         {
             "version": precache.version,

@@ -18,6 +18,7 @@ from lite_build.config import load_config
 from lite_build.errors import LiteBuildError
 from lite_build.kernel import STARTUP_RUNNER
 from lite_build.packages.lock import verify_lock
+from lite_build.precache import PRECACHE_TEMPLATE
 from lite_build.site import SITE_MANIFEST, WAIT_ASYNC_SHIM
 
 pytestmark = pytest.mark.integration
@@ -155,6 +156,19 @@ def test_a_changed_environment_runner_remakes_the_packages(
     wheel = next((project / "_output" / "static" / "wheels").glob("lite_build_environment-*"))
     with zipfile.ZipFile(wheel) as archive:
         assert "# changed" in archive.read("lite_build_environment/__init__.py").decode()
+
+
+def test_a_changed_service_worker_republishes_the_site(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a development install of lite-build keeps its version number while its code changes
+    rebuild(project)
+    template = tmp_path / "precache-worker.js"
+    template.write_text(PRECACHE_TEMPLATE.read_text() + "\n// changed\n")
+    monkeypatch.setattr("lite_build.precache.PRECACHE_TEMPLATE", template)
+    monkeypatch.setattr("lite_build.build.PRECACHE_TEMPLATE", template)
+    assert rebuild(project).ran == ["site"]
+    assert "// changed" in (project / "_output" / "lite-build-sw.js").read_text()
 
 
 def test_editing_one_notebook_redoes_only_the_app_and_site(project: Path) -> None:

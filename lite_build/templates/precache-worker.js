@@ -18,11 +18,12 @@
  * first visit's start never shares the CPU and the network with the filling.
  *
  * A first visit (this worker was just installed and no build's cache is here) goes further:
- * until a page asks for the filling, this worker leaves the page's requests to the browser
- * instead of streaming every response through itself into the cache. On a 2-CPU machine that
- * streaming took about a second from the first start. The browser's HTTP cache keeps those
- * files, so the filling mostly revalidates them; the on-demand files the page asked for (its
- * kernel's snapshot) are fetched with the filling. When the cache is
+ * until a page asks for the filling, this worker leaves the page's requests for precached files
+ * to the browser instead of streaming each response through itself into the cache. On a 2-CPU
+ * machine that took about a second from the first start. The browser's HTTP cache keeps those
+ * files, and the filling asks for the very URLs the page asked for: it revalidates them
+ * instead of downloading them again. On-demand files are still kept as they pass: a kernel
+ * snapshot is larger than what a browser's HTTP cache may keep. When the cache is
  * complete, caches of earlier builds are deleted: a new build replaces the cache instead of
  * mixing versions. Until then, offline requests this build's cache cannot answer fall back to an
  * earlier build's cache, so the site keeps working offline during the hand-over.
@@ -59,10 +60,10 @@
   let waiters = [];
   const filling = new Map(); // path -> promise of the background fetch storing it
   let fill = null;
-  // a first visit's start: requests go straight to the network (see above); the on-demand
-  // files they asked for
+  // a first visit's start: requests for precached files go straight to the network (see
+  // above); the URLs they asked for, by path, for the filling to ask for the same
   let direct = false;
-  const passed = new Set();
+  const passed = new Map();
 
   function keyFor(path) {
     return new URL(path.split("/").map(encodeURIComponent).join("/"), BASE).href;
@@ -162,12 +163,12 @@
   async function fillCache() {
     const cache = await caches.open(CACHE);
     const present = new Set((await cache.keys()).map((request) => request.url));
-    for (const path of [...passed, ...PRECACHE.files]) {
+    for (const path of PRECACHE.files) {
       const key = keyFor(path);
       if (present.has(key)) continue;
       await quiet();
       if (await cache.match(key, MATCH)) continue;
-      const stored = fetch(key, { cache: "no-cache" }).then((response) => {
+      const stored = fetch(passed.get(path) || key, { cache: "no-cache" }).then((response) => {
         if (!storable(response)) throw new Error(`${path}: HTTP ${response.status}`);
         return cache.put(key, response);
       });
@@ -224,8 +225,8 @@
     const path = sitePath(new URL(request.url));
     if (path === null) return;
     event.stopImmediatePropagation();
-    if (direct) {
-      if (!FILES.has(path)) passed.add(path);
+    if (direct && FILES.has(path)) {
+      passed.set(path, request.url);
       return; // not answered: the browser fetches it itself
     }
     event.respondWith(FRESH.has(path) ? networkFirst(event, path) : cacheFirst(event, path));
