@@ -18,12 +18,12 @@
  * first visit's start never shares the CPU and the network with the filling.
  *
  * A first visit (this worker was just installed and no build's cache is here) goes further:
- * until a page asks for the filling, this worker leaves the page's requests for precached files
- * to the browser instead of streaming each response through itself into the cache. On a 2-CPU
- * machine that took about a second from the first start. The browser's HTTP cache keeps those
- * files, and the filling asks for the very URLs the page asked for: it revalidates them
- * instead of downloading them again. On-demand files are still kept as they pass: a kernel
- * snapshot is larger than what a browser's HTTP cache may keep. When the cache is
+ * until the cache is complete, this worker leaves the page's requests for precached files it
+ * has not stored yet to the browser, instead of streaming each response through itself into
+ * the cache. On a 2-CPU machine that took about a second from the first start. The browser's
+ * HTTP cache keeps those files, and the filling asks for the very URLs the page asked for: it
+ * revalidates them instead of downloading them again. On-demand files are still kept as they
+ * pass: a kernel snapshot is larger than what a browser's HTTP cache may keep. Once the cache is
  * complete, caches of earlier builds are deleted: a new build replaces the cache instead of
  * mixing versions. Until then, offline requests this build's cache cannot answer fall back to an
  * earlier build's cache, so the site keeps working offline during the hand-over.
@@ -60,10 +60,12 @@
   let waiters = [];
   const filling = new Map(); // path -> promise of the background fetch storing it
   let fill = null;
-  // a first visit's start: requests for precached files go straight to the network (see
-  // above); the URLs they asked for, by path, for the filling to ask for the same
+  // a first visit: until the cache is complete, requests for precached files it does not
+  // hold yet go straight to the network (see above). The URLs they asked for, by path, for the
+  // filling to ask for the same; the files the filling has stored (all the cache holds of them)
   let direct = false;
   const passed = new Map();
+  const kept = new Set();
 
   function keyFor(path) {
     return new URL(path.split("/").map(encodeURIComponent).join("/"), BASE).href;
@@ -165,20 +167,24 @@
     const present = new Set((await cache.keys()).map((request) => request.url));
     for (const path of PRECACHE.files) {
       const key = keyFor(path);
-      if (present.has(key)) continue;
-      await quiet();
-      if (await cache.match(key, MATCH)) continue;
-      const stored = fetch(passed.get(path) || key, { cache: "no-cache" }).then((response) => {
-        if (!storable(response)) throw new Error(`${path}: HTTP ${response.status}`);
-        return cache.put(key, response);
-      });
-      filling.set(path, stored);
-      try {
-        await stored;
-      } finally {
-        filling.delete(path);
+      if (!present.has(key)) {
+        await quiet();
+        if (!(await cache.match(key, MATCH))) {
+          const stored = fetch(passed.get(path) || key, { cache: "no-cache" }).then((response) => {
+            if (!storable(response)) throw new Error(`${path}: HTTP ${response.status}`);
+            return cache.put(key, response);
+          });
+          filling.set(path, stored);
+          try {
+            await stored;
+          } finally {
+            filling.delete(path);
+          }
+        }
       }
+      kept.add(path);
     }
+    direct = false;
     const names = await caches.keys();
     await Promise.all(
       names.filter(isEarlierBuild).map((name) => caches.delete(name)),
@@ -196,7 +202,6 @@
   }
 
   function startFill() {
-    direct = false;
     if (!fill) {
       fill = fillCache().catch((error) => {
         // offline or a changed server: try again on the next request
@@ -225,7 +230,7 @@
     const path = sitePath(new URL(request.url));
     if (path === null) return;
     event.stopImmediatePropagation();
-    if (direct && FILES.has(path)) {
+    if (direct && FILES.has(path) && !kept.has(path)) {
       passed.set(path, request.url);
       return; // not answered: the browser fetches it itself
     }

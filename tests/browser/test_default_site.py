@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from lite_build.precache import PRECACHE_WORKER
 from tests.browser import lab
 from tests.conftest import REPO, Offline, Served
 
@@ -193,8 +194,17 @@ def test_the_offline_cache_fills_only_once_the_kernel_has_started(
     assert record.external == []
 
 
+def precached_files(site: Path) -> list[str]:
+    """The files ``site``'s service worker fills its cache with, in order."""
+    text = (site / PRECACHE_WORKER).read_text().split("\n", 1)[0]
+    files: list[str] = json.loads(
+        text.removeprefix("self.LITE_BUILD_PRECACHE = ").removesuffix(";")
+    )["files"]
+    return files
+
+
 def test_a_first_visit_leaves_its_requests_to_the_browser_until_the_cache_fills(
-    site_url: str, offline_page: tuple[Any, Offline]
+    default_site: Path, site_url: str, offline_page: tuple[Any, Offline]
 ) -> None:
     page, record = offline_page
     answers: list[tuple[str, bool]] = []  # (site file, answered by the service worker)
@@ -213,7 +223,7 @@ def test_a_first_visit_leaves_its_requests_to_the_browser_until_the_cache_fills(
     lab.run_in_repl(page, site_url, "print('FIRST', 6 * 7)", "FIRST 42")  # a first visit
     controlled = page.evaluate("() => navigator.serviceWorker.controller !== null")
     first_visit = list(answers)
-    lab.wait_until_cached(page, "/python/kernel.snapshot")
+    lab.wait_until_cached(page, f"/{precached_files(default_site)[-1]}")  # filled in order
     started.clear()
     answers.clear()
     lab.run_in_repl(page, site_url, "print('AGAIN', 6 * 7)", "AGAIN 42")
