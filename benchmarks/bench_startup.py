@@ -17,7 +17,8 @@ in headless Chromium, each cold run in a fresh browser context (no HTTP cache, n
   site size        bytes on disk
 
 It prints figures and ratios to the floor; it never fails on time. Given several --site, it
-measures them in turns within each run (same floor, same machine load), to compare two builds.
+measures them in turns within each run (same floor, same machine load), to compare two builds;
+sites with the same runtime share their floor runs (one floor, pooled over all of them).
 """
 
 from __future__ import annotations
@@ -35,11 +36,12 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from lite_build.build import build  # noqa: E402
+from lite_build.cache import sha256_of  # noqa: E402
 from lite_build.check import CHROMIUM_ARGS, find_chromium  # noqa: E402
 from lite_build.compress import size_report  # noqa: E402
 from lite_build.config import load_config  # noqa: E402
 from lite_build.serve import SiteRequestHandler, make_server  # noqa: E402
-from lite_build.site import site_size  # noqa: E402
+from lite_build.site import PYODIDE_DIR, site_size  # noqa: E402
 
 TIMEOUT_MS = 240_000
 BARE_PAGE = "bench-bare.html"
@@ -168,10 +170,12 @@ class Figures:
             f"warm {self.repl_warm[-1]:.2f} s, notebook cold {self.notebook_cold[-1]:.2f} s"
         )
 
-    def report(self, site: Path) -> None:
-        base_floor = statistics.median(self.floor)
+    def report(self, site: Path, floors: list[float] | None = None) -> None:
+        """Print the medians; ratios are to the median of ``floors`` (default: this site's)."""
+        base_floor = statistics.median(floors or self.floor)
+        label = "floor (bare Pyodide)" if not floors else f"floor, {len(floors)} runs pooled"
         rows = [
-            ("floor (bare Pyodide)", base_floor),
+            (label, base_floor),
             ("REPL, cold", statistics.median(self.repl_cold)),
             ("notebook, cold", statistics.median(self.notebook_cold)),
             ("notebook, cells shown", statistics.median(self.notebook_shown)),
@@ -219,10 +223,14 @@ def main() -> int:
                     label = f" ({site})" if len(served) > 1 else ""
                     print(f"run {run + 1}{label}: {figures.last()}", flush=True)
             browser.close()
+        # the floor depends on the runtime's files and the machine only: sites that ship the
+        # same runtime share their floor runs (twice the samples of a noisy figure)
+        runtimes = {sha256_of(site / PYODIDE_DIR / "pyodide.asm.wasm") for site in sites}
+        pooled = [f for *_, figures in served for f in figures.floor] if len(runtimes) == 1 else []
         for site, server, _, _, figures in served:
             server.shutdown()
             print(f"\nmedian of {args.runs} runs, headless Chromium, this machine: {site}")
-            figures.report(site)
+            figures.report(site, pooled if len(served) > 1 else None)
     return 0
 
 
