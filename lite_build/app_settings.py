@@ -122,8 +122,8 @@ def write_precomputed_settings(app_dir: Path, *, reporter: Reporter | None = Non
         )
         return None
     for plugin, reason in sorted(result["rejected"].items()):
-        # the browser rejects them too: the plugin then runs without its settings
-        reporter.info(f"settings of {plugin} are invalid, the app will ignore them: {reason}")
+        # the browser's validator rejects them too (the plugin's settings fail to load there)
+        reporter.info(f"settings of {plugin} are invalid; the app rejects them too: {reason}")
     # in the validator's own key order: the composites are the app's settings objects
     target.write_text(json.dumps(result["precomputed"], separators=(",", ":")), encoding="utf-8")
     log.info("settings of %d plugins validated at build time", len(result["precomputed"]))

@@ -134,6 +134,21 @@ def test_the_results_land_beside_jupyterlites_schemas(tmp_path: Path) -> None:
     assert written["demo:federated"]["composite"]["size"] == 9
 
 
+def test_invalid_shipped_settings_are_reported_and_left_to_the_browser(tmp_path: Path) -> None:
+    app = app_folder(tmp_path, {})
+    (app / SCHEMAS_DIR / "all_federated.json").write_text(
+        json.dumps([plugin(id="demo:federated", raw='{"size": "big"}')])
+    )
+    reporter = Reporter()
+
+    target = write_precomputed_settings(app, reporter=reporter)
+
+    assert target is not None
+    assert sorted(json.loads(target.read_text())) == ["demo:panel"]
+    [line] = reporter.lines
+    assert line.startswith("settings of demo:federated are invalid; the app rejects them too: ")
+
+
 def test_without_nodejs_the_pages_validate_their_settings_themselves(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

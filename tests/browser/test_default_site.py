@@ -239,6 +239,12 @@ def test_a_first_visit_leaves_its_requests_to_the_browser_until_the_cache_fills(
     assert record.external == []
 
 
+def linked_copy(site: Path, target: Path) -> Path:
+    """A copy of ``site`` made of hard links (fast): unlink a file before changing it."""
+    shutil.copytree(site, target, copy_function=os.link)
+    return target
+
+
 def test_without_its_snapshot_a_kernel_starts_the_usual_way(
     default_site: Path,
     serve_site: Callable[..., Served],
@@ -246,8 +252,7 @@ def test_without_its_snapshot_a_kernel_starts_the_usual_way(
     tmp_path: Path,
 ) -> None:
     # a copy of the site whose snapshot is missing (a host that dropped the large file, say)
-    site = tmp_path / "site"
-    shutil.copytree(default_site, site, copy_function=os.link)
+    site = linked_copy(default_site, tmp_path / "site")
     (site / "static" / "environments" / "python" / "kernel.snapshot").unlink()
     page, record = offline_page
 
@@ -258,6 +263,18 @@ def test_without_its_snapshot_a_kernel_starts_the_usual_way(
     assert "HTTP 404" in line
     assert not [line for line in record.console if RESTORED.match(line)]
     assert record.external == []
+
+
+def exposed_copy(site: Path, target: Path) -> Path:
+    """A copy of ``site`` that exposes the app to the page (``window.jupyterapp``)."""
+    linked_copy(site, target)
+    config = target / "jupyter-lite.json"
+    data = json.loads(config.read_text())
+    config.unlink()
+    (target / "jupyter-lite.json.gz").unlink(missing_ok=True)
+    data["jupyter-config-data"]["exposeAppInBrowser"] = "true"
+    config.write_text(json.dumps(data))
+    return target
 
 
 #: in the page: every plugin's settings, as JupyterLite's settings manager gives them to the
@@ -289,17 +306,8 @@ def test_settings_validated_at_build_time_are_jupyterlabs_own(
     offline_page: tuple[Any, Offline],
     tmp_path: Path,
 ) -> None:
-    # a copy of the site that exposes the app to the page (window.jupyterapp)
-    site = tmp_path / "site"
-    shutil.copytree(default_site, site, copy_function=os.link)
-    config = site / "jupyter-lite.json"
-    data = json.loads(config.read_text())
-    config.unlink()
-    (site / "jupyter-lite.json.gz").unlink(missing_ok=True)
-    data["jupyter-config-data"]["exposeAppInBrowser"] = "true"
-    config.write_text(json.dumps(data))
     page, record = offline_page
-    url = serve_site(site).url
+    url = serve_site(exposed_copy(default_site, tmp_path / "site")).url
 
     page.goto(f"{url}lab/index.html")
     page.wait_for_function("() => window.jupyterapp", polling=100, timeout=60_000)
@@ -313,6 +321,35 @@ def test_settings_validated_at_build_time_are_jupyterlabs_own(
     assert found["jupyterlab"] == {"precomputed": 0, "validated": len(found["results"])}
     assert found["listed"] == len(found["results"]) > 50
     # the app's own registry used them too
-    [line] = [line for line in record.console if "plugins were validated at build time" in line]
-    assert int(line.split("settings of ")[1].split()[0]) > 50
+    [line] = [line for line in record.console if "lite-build: settings validations: " in line]
+    assert int(line.split("validations: ")[1].split()[0]) > 50
+    assert record.external == []
+
+
+def test_a_learners_own_settings_are_validated_in_the_browser_and_kept(
+    default_site: Path,
+    serve_site: Callable[..., Served],
+    offline_page: tuple[Any, Offline],
+    tmp_path: Path,
+) -> None:
+    page, record = offline_page
+    url = serve_site(exposed_copy(default_site, tmp_path / "site")).url
+    page.goto(f"{url}lab/index.html")
+    page.wait_for_function("() => window.jupyterapp", polling=100, timeout=60_000)
+    # what the settings editor stores when a learner picks the dark theme
+    page.evaluate(
+        """async ([id, raw]) => {
+            await window.jupyterapp.restored;
+            await window.jupyterapp.serviceManager.settings.save(id, raw);
+        }""",
+        ["@jupyterlab/apputils-extension:themes", '{"theme": "JupyterLab Dark"}'],
+    )
+
+    page.reload()
+
+    # the learner's choice is not what the build validated: our registry handed it to
+    # JupyterLab's validator (the build's composite would say "JupyterLab Light")
+    page.wait_for_selector(
+        'body[data-jp-theme-name="JupyterLab Dark"]', state="attached", timeout=60_000
+    )
     assert record.external == []
