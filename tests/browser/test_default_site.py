@@ -277,6 +277,12 @@ def exposed_copy(site: Path, target: Path) -> Path:
     return target
 
 
+def open_exposed_lab(page: Any, url: str) -> None:
+    """Open JupyterLab of an :func:`exposed_copy` served at ``url``, until the app exists."""
+    page.goto(f"{url}lab/index.html")
+    page.wait_for_function("() => window.jupyterapp", polling=100, timeout=60_000)
+
+
 #: in the page: every plugin's settings, as JupyterLite's settings manager gives them to the
 #: registry, through lite-build's validator with the build's results and through JupyterLab's
 #: own validator (the same class without results); what each gives, and the counts
@@ -307,10 +313,7 @@ def test_settings_validated_at_build_time_are_jupyterlabs_own(
     tmp_path: Path,
 ) -> None:
     page, record = offline_page
-    url = serve_site(exposed_copy(default_site, tmp_path / "site")).url
-
-    page.goto(f"{url}lab/index.html")
-    page.wait_for_function("() => window.jupyterapp", polling=100, timeout=60_000)
+    open_exposed_lab(page, serve_site(exposed_copy(default_site, tmp_path / "site")).url)
     found = page.evaluate(COMPARE_VALIDATORS)
 
     # every plugin's settings, defaults and overrides, come out exactly as JupyterLab's
@@ -333,9 +336,7 @@ def test_a_learners_own_settings_are_validated_in_the_browser_and_kept(
     tmp_path: Path,
 ) -> None:
     page, record = offline_page
-    url = serve_site(exposed_copy(default_site, tmp_path / "site")).url
-    page.goto(f"{url}lab/index.html")
-    page.wait_for_function("() => window.jupyterapp", polling=100, timeout=60_000)
+    open_exposed_lab(page, serve_site(exposed_copy(default_site, tmp_path / "site")).url)
     # what the settings editor stores when a learner picks the dark theme
     page.evaluate(
         """async ([id, raw]) => {
