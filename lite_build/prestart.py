@@ -26,16 +26,21 @@ MARKER = "lite-build:prestart"
 PAGE_SCRIPT = """<script>
       /* lite-build:prestart -- start the kernel's runtime while the app loads */
       (function (settings) {
-        if (window.crossOriginIsolated || typeof Worker !== "function") return;
+        if (typeof Worker !== "function") return;
         // an app page is <site>/<app>/index.html (or <app>/): the site root is one level up
         if (window.location.pathname.match(/(index.html|\\/?)$/) == null) return;
         var root = new URL("..", window.location.href);
         var url = new URL(settings.worker, root);
-        var kernel = new URL(settings.kernel, root).href;
+        // the stock kernel talks to its worker with SharedArrayBuffer when the page is
+        // cross-origin isolated, else with messages: each way has its own worker module
+        var isolated = window.crossOriginIsolated === true;
+        var kernel = new URL(isolated ? settings.isolatedKernel : settings.kernel, root).href;
         // where every kernel of the page runs (see extension/src/index.ts)
         window.liteBuildKernelWorker = { worker: url.href, kernel: kernel };
         var container = navigator.serviceWorker;
-        if (!container || container.controller) {
+        if (isolated || !container || container.controller) {
+          // isolated, input() and the files go through SharedArrayBuffer, not the service
+          // worker: the kernel's worker need not wait for it
           start();
         } else if (settings.serviceWorker && window.isSecureContext) {
           // a first visit: no service worker controls the page yet, and a worker started now
@@ -118,6 +123,7 @@ def prestart_settings(site: Path) -> dict[str, Any]:
         "pyodideUrl": plugin["pyodideUrl"],
         "worker": _one_file(site, static, "prestart.worker.*.js"),
         "kernel": _one_file(site, static, "comlink.worker.*.js"),
+        "isolatedKernel": _one_file(site, static, "coincident.worker.*.js"),
         "environments": {
             kernel["name"]: kernel["loadPyodideOptions"] for kernel in plugin["kernels"]
         },

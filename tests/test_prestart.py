@@ -38,6 +38,7 @@ def make_site(root: Path) -> Path:
     (root / STATIC).mkdir(parents=True)
     (root / STATIC / "prestart.worker.0123.js").write_text("")
     (root / STATIC / "comlink.worker.4567.js").write_text("")
+    (root / STATIC / "coincident.worker.89ab.js").write_text("")
     (root / "service-worker.js").write_text("")
     return root
 
@@ -51,6 +52,7 @@ def test_settings_name_the_workers_the_default_kernel_and_each_environment(
         "pyodideUrl": "./static/pyodide/pyodide.mjs",
         "worker": f"./{STATIC}/prestart.worker.0123.js",
         "kernel": f"./{STATIC}/comlink.worker.4567.js",
+        "isolatedKernel": f"./{STATIC}/coincident.worker.89ab.js",
         "environments": {
             "python": {
                 "lockFileURL": "./static/environments/python/pyodide-lock.json",

@@ -178,10 +178,10 @@ function reportRuntime(name: string, worker: Worker, arrived?: IRuntimeMessage):
 }
 
 /** A new lite-build kernel worker for ``name``, its runtime starting at once (null: the page has
- * no start script, as under cross-origin isolation, and the stock worker is used). */
+ * no start script, and the stock worker is used). */
 function newKernelWorker(name: string, options: IRuntimeStart): Worker | null {
   const urls = window.liteBuildKernelWorker;
-  if (!urls || crossOriginIsolated) {
+  if (!urls) {
     return null;
   }
   const worker = new Worker(urls.worker, { type: 'module' });
@@ -208,10 +208,11 @@ function prestartedWorker(name: string, mountDrive: boolean): Worker | undefined
   if (!prestarted) {
     return undefined;
   }
-  // files and input() go through the service worker: the worker must be under its control
-  // (browsers differ for a worker created before the service worker took the page)
-  const usable = !mountDrive || prestarted.controlled === true;
-  if (prestarted.name === name && !crossOriginIsolated && usable) {
+  // files and input() go through the service worker, unless the page is cross-origin isolated
+  // (then through SharedArrayBuffer): the worker must be under its control (browsers differ
+  // for a worker created before the service worker took the page)
+  const usable = crossOriginIsolated || !mountDrive || prestarted.controlled === true;
+  if (prestarted.name === name && usable) {
     console.info(`lite-build: kernel "${name}" uses the runtime started with the page`);
     reportRuntime(name, prestarted.worker, prestarted.runtime);
     return prestarted.worker;

@@ -6,15 +6,15 @@
 // while JupyterLab itself boots, instead of after it. When our extension creates that kernel, it
 // adopts the worker; the stock PyodideKernel drives it as usual.
 //
-// The worker is the stock comlink kernel worker of @jupyterlite/pyodide-kernel (its URL comes
-// in the `lite-build:prestart` message, the first the page posts) with one change:
+// The worker is a stock kernel worker of @jupyterlite/pyodide-kernel (its URL comes in the
+// `lite-build:prestart` message, the first the page posts: the comlink worker, or the coincident
+// worker when the page is cross-origin isolated) with one change:
 // `initRuntime` takes the runtime prestarted with the same options, or starts one the same way
 // (below), instead of loading Pyodide its own way. Messages that arrive while the stock worker module loads are held and then replayed to it.
 // (Not a query parameter of this worker's URL: a worker's `location` is the URL of the response,
 // and the precache answers with a cached response that has no query.)
 //
-// Every kernel of a lite-build site runs in this worker (but under cross-origin isolation, where
-// the stock kernel uses its other worker), prestarted or not, so every kernel gets
+// Every kernel of a lite-build site runs in this worker, prestarted or not, so every kernel gets
 // the same start: its Python restored from the environment's memory snapshot when the site ships
 // one (see lite_build/snapshot.py), else started the usual way; then the modules the kernel
 // imports at start, imported ahead. lite-build's own keys in `loadPyodideOptions`
@@ -308,7 +308,11 @@ addEventListener('message', holding);
 
 async function loadStock(url: string): Promise<void> {
   const stock = await import(/* webpackIgnore: true */ url);
-  const kernelClass: RemoteKernelClass = stock.PyodideComlinkKernel;
+  const kernelClass: RemoteKernelClass | undefined =
+    stock.PyodideComlinkKernel ?? stock.PyodideCoincidentKernel;
+  if (!kernelClass) {
+    throw new Error(`${url} is not a kernel worker of @jupyterlite/pyodide-kernel`);
+  }
 
   kernelClass.prototype.initRuntime = async function (
     this: IRemoteKernel,

@@ -29,6 +29,16 @@ NOTEBOOKS = {
 }
 
 
+#: what the page logs when the kernel adopts the runtime its page started (extension/src/index.ts)
+ADOPTED = 'info: lite-build: kernel "python" uses the runtime started with the page'
+
+#: what the page logs when a kernel's Python was restored from its environment's snapshot
+RESTORED = re.compile(r'info: lite-build: kernel "python": Python restored from its snapshot in ')
+STARTED = re.compile(
+    r'info: lite-build: kernel "python": Python started in [0-9.]+ s \(no snapshot: '
+)
+
+
 @pytest.fixture(scope="module")
 def site_url(default_site: Path, serve_site: Callable[..., Served]) -> str:
     return serve_site(default_site).url
@@ -94,6 +104,10 @@ def test_isolated_site_answers_input_without_hanging(
     outputs = lab.run_notebook(page, isolated_url, "03-input.ipynb", "DONE 03", answer="Grace")
     assert "Grace" in outputs
     assert page.evaluate("crossOriginIsolated") is True
+    # the same fast start as without isolation, even on a first visit: the runtime started
+    # with the page (input() and files need no service worker here), from the snapshot
+    assert ADOPTED in record.console
+    assert any(RESTORED.match(line) for line in record.console)
     assert record.external == []
 
 
@@ -104,10 +118,6 @@ def test_isolated_site_runs_many_cells_in_a_row(
     lab.run_notebook(page, isolated_url, "04-packages.ipynb", "DONE 04")
     lab.run_notebook(page, isolated_url, "02-data-files.ipynb", "DONE 02")
     assert record.external == []
-
-
-#: what the page logs when the kernel adopts the runtime its page started (extension/src/index.ts)
-ADOPTED = 'info: lite-build: kernel "python" uses the runtime started with the page'
 
 
 def test_a_second_visit_runs_on_the_runtime_started_with_the_page(
@@ -136,13 +146,6 @@ def test_a_second_visit_runs_on_the_runtime_started_with_the_page(
     assert record.console.count(ADOPTED) == 2
     assert len(runtimes) == 2
     assert record.external == []
-
-
-#: what the page logs when a kernel's Python was restored from its environment's snapshot
-RESTORED = re.compile(r'info: lite-build: kernel "python": Python restored from its snapshot in ')
-STARTED = re.compile(
-    r'info: lite-build: kernel "python": Python started in [0-9.]+ s \(no snapshot: '
-)
 
 
 def random_number(page: Any, site_url: str) -> float:
