@@ -18,7 +18,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -374,7 +374,7 @@ class _Pipeline:
                 lock=lock,
                 bytecode=self.config.bytecode,
             )
-            self._snapshot(prepared, runtime)
+            self._snapshot(prepared, runtime, env.preload)
             if prepared.remote:
                 self.reporter.info(
                     f"the site is not offline: environment {env.name!r} loads "
@@ -383,7 +383,9 @@ class _Pipeline:
                     + ", ".join(f"{p['name']} {p['version']} ({p['url']})" for p in prepared.remote)
                 )
 
-    def _snapshot(self, packages: EnvironmentPackages, runtime: PyodideRuntime) -> None:
+    def _snapshot(
+        self, packages: EnvironmentPackages, runtime: PyodideRuntime, preload: Iterable[str]
+    ) -> None:
         """The environment's kernel snapshot into its work folder (or none), and
         ``snapshot.json`` saying which."""
         target = packages.folder / SNAPSHOT_FILE
@@ -396,6 +398,7 @@ class _Pipeline:
                 packages.wheels,
                 roots=KERNEL_ROOTS,
                 env=kernel_env(runtime),
+                preload=preload,
                 reporter=self.reporter,
                 name=packages.name,
             )

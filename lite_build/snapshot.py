@@ -51,7 +51,7 @@ SCRIPT = Path(__file__).parent / "templates" / "make-snapshot.mjs"
 SNAPSHOT_FILE = "kernel.snapshot"
 TIMEOUT = 600
 #: bump when make-snapshot.mjs changes what it makes: cached snapshots are then made again
-FORMAT = "5"
+FORMAT = "6"
 
 #: what the kernel imports when it starts, imported before it exists: in the snapshot, or by
 #: the kernel's worker while the app boots (none of them reads the current folder or settings).
@@ -70,6 +70,20 @@ START_IMPORTS = (
     "IPython.core.shellapp",
     "IPython.utils.tokenutil",
 )
+
+
+#: the kernel's own module: importing it makes the IPython shell (about 1 s in the browser).
+#: It is in the snapshot when every package the kernel starts with is (no compiled extension
+#: loaded after the restore) and the environment preloads nothing: importing it runs the
+#: environment's preload imports (lite_build/kernel.py), which need their packages in place.
+KERNEL_MODULE = "pyodide_kernel"
+
+
+def snapshot_imports(load: Iterable[str], *, preload: Iterable[str] = ()) -> list[str]:
+    """The modules a snapshot imports: :data:`START_IMPORTS`, then the kernel's own module
+    where it can be."""
+    kernel = [] if list(load) or list(preload) else [KERNEL_MODULE]
+    return [*START_IMPORTS, *kernel]
 
 
 def start_closure(lock: Mapping[str, Any], roots: Iterable[str]) -> list[str]:
@@ -91,6 +105,7 @@ def snapshot_key(
     wheels: Iterable[Path],
     env: Mapping[str, str],
     load: Iterable[str] = (),
+    imports: Iterable[str] = START_IMPORTS,
 ) -> str:
     """What a snapshot depends on: the runtime, the unpacked wheels, the environment
     variables Python starts with, and the modules imported."""
@@ -100,7 +115,7 @@ def snapshot_key(
         "runtime files": sorted(sha256_of(path) for path in runtime.files),
         "wheels": sorted(sha256_of(path) for path in wheels),
         "env": dict(sorted(env.items())),
-        "imports": list(START_IMPORTS),
+        "imports": list(imports),
         "load": sorted(load),
         "format": FORMAT,
     }
@@ -115,6 +130,7 @@ def make_snapshot(
     *,
     roots: Iterable[str],
     env: Mapping[str, str],
+    preload: Iterable[str] = (),
     reporter: Reporter | None = None,
     name: str = "",
 ) -> Path | None:
@@ -135,7 +151,8 @@ def make_snapshot(
             pure[package] = wheels[file_name]
     # the rest (compiled extensions) is loaded by the kernel's worker after the restore
     load = [package for package in closure if package not in pure]
-    key = snapshot_key(runtime, pure.values(), env, load)
+    imports = snapshot_imports(load, preload=preload)
+    key = snapshot_key(runtime, pure.values(), env, load, imports)
     folder = cache_dir() / "snapshots" / f"pyodide-{runtime.version}-v{FORMAT}" / key
     target = folder / SNAPSHOT_FILE
     if target.is_file():
@@ -155,7 +172,7 @@ def make_snapshot(
         "IPython imported; about 15 s, then cached)"
     )
     try:
-        summary = _make(node, runtime, pure, load, env, target)
+        summary = _make(node, runtime, pure, load, imports, env, target)
     except (OSError, subprocess.SubprocessError, ValueError) as error:
         reporter.info(
             f"the site ships without kernel snapshots (each kernel starts about 5 s slower): "
@@ -184,6 +201,7 @@ def _make(
     runtime: PyodideRuntime,
     wheels: Mapping[str, Path],
     load: list[str],
+    imports: list[str],
     env: Mapping[str, str],
     target: Path,
 ) -> dict[str, Any]:
@@ -195,7 +213,7 @@ def _make(
                 {"name": name, "path": str(path.resolve())} for name, path in wheels.items()
             ],
             "load": load,
-            "imports": list(START_IMPORTS),
+            "imports": imports,
             "output": str(partial),
         }
         job_file = Path(tmp) / "job.json"

@@ -14,9 +14,11 @@ import pytest
 
 from lite_build.runtime import PyodideRuntime
 from lite_build.snapshot import (
+    KERNEL_MODULE,
     SNAPSHOT_FILE,
     START_IMPORTS,
     make_snapshot,
+    snapshot_imports,
     start_closure,
 )
 from tests.conftest import RecordingReporter, make_demo_wheel
@@ -33,6 +35,15 @@ def lock_of(**depends: list[str]) -> dict[str, Any]:
             for name, deps in depends.items()
         }
     }
+
+
+def test_the_kernels_shell_is_in_the_snapshot_only_when_all_it_imports_is() -> None:
+    # every package in the image and nothing to preload: the shell is made at build time
+    assert snapshot_imports([]) == [*START_IMPORTS, KERNEL_MODULE]
+    # a compiled extension loads after the restore, and making the shell runs the preload
+    # imports: both must wait for the browser
+    assert snapshot_imports(["msgpack"]) == list(START_IMPORTS)
+    assert snapshot_imports([], preload=["msgpack"]) == list(START_IMPORTS)
 
 
 def test_the_start_closure_is_the_roots_and_their_dependencies() -> None:
@@ -219,6 +230,44 @@ def test_the_default_site_ships_one_snapshot_per_environment(default_site: Path)
         assert options["liteBuildImports"] == list(START_IMPORTS)
         # kept by the precache when a kernel fetches it, not fetched for every environment
         assert f'"{path[2:]}"' in worker.split('"onDemand":')[1]
+
+
+@pytest.mark.integration
+def test_the_default_python_kernel_restores_with_its_shell_made(
+    default_site: Path, tmp_path: Path
+) -> None:
+    from lite_build.bytecode import node_executable
+    from lite_build.config import load_config
+    from lite_build.runtime import ensure_runtime
+
+    node = node_executable()
+    if node is None:
+        pytest.skip("Node.js is not installed")
+    config = load_config(cwd=Path(__file__).resolve().parent.parent)
+    runtime = ensure_runtime(config.pyodide.version, path=config.pyodide.path)
+    check = (
+        "import sys\n"
+        "made = 'pyodide_kernel' in sys.modules\n"
+        "shell = made and sys.modules['pyodide_kernel'].ipython_shell\n"
+        "answer = shell and shell.run_cell('answer = 6 * 7').success and shell.user_ns['answer']\n"
+        "[made, answer]\n"
+    )
+    outputs = {
+        name: restore(
+            node,
+            runtime,
+            default_site / "static" / "environments" / name / SNAPSHOT_FILE,
+            check,
+            tmp_path,
+        )
+        .strip()
+        .splitlines()[-1]
+        for name in ("python", "packages")
+    }
+
+    # "python": the shell was made at build time and runs a cell after the restore;
+    # "packages" preloads msgpack, a compiled extension: its shell is made in the browser
+    assert outputs == {"python": "true 42", "packages": "false false"}
 
 
 @pytest.mark.integration

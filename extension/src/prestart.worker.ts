@@ -200,6 +200,11 @@ async function loadRuntime(
       }
     },
   });
+  // Pyodide only logs a standard library it could not download: a restored Python, its modules
+  // imported already, would then start and fail at a learner's first import instead
+  if (!pyodide.FS.readdir('/lib').some((name: string) => /^python\d+\.zip$/.test(name))) {
+    throw new Error(`${options.indexUrl}python_stdlib.zip could not be installed`);
+  }
   // the runtime keeps its options: let the image's bytes (tens of MB) be freed
   for (const key of ['_loadSnapshot', '_snapshotDeserializer', 'createPyodideModule', 'fsInit']) {
     delete pyodide._api.config[key];
@@ -248,10 +253,11 @@ async function startRuntime(options: IRuntimeOptions): Promise<any> {
   steps.runtime = seconds();
   // the start imports, then the kernel's own module, which the stock kernel imports once the
   // kernel exists (then at no cost): importing it makes the IPython shell and runs the
-  // environment's preload imports, about 1.5 s that no longer wait for the app. The
+  // environment's preload imports, about 1 s that no longer waits for the app. The
   // environment's start-up code waits for the first cell, in the notebook's folder
-  // (lite_build/kernel.py). Not in the snapshot: it runs after the packages with compiled
-  // extensions are loaded.
+  // (lite_build/kernel.py). A snapshot holds it already when it can (nothing to preload, no
+  // compiled extension loaded after the restore: lite_build/snapshot.py); then these imports
+  // cost nothing.
   for (const name of [...(extra.liteBuildImports ?? []), KERNEL_MODULE]) {
     // one at a time, so that messages (the page's probe) are answered in between
     await new Promise((resolve) => setTimeout(resolve, 0));
