@@ -173,6 +173,10 @@ def make_snapshot(
     )
     try:
         summary = _make(node, runtime, pure, load, imports, env, target)
+        if KERNEL_MODULE in summary.get("failed", []):
+            # a shell that failed half-way must not be restored: the kernel makes it instead
+            log.warning("making the kernel's shell at build time failed; the browser makes it")
+            summary = _make(node, runtime, pure, load, list(START_IMPORTS), env, target)
     except (OSError, subprocess.SubprocessError, ValueError) as error:
         reporter.info(
             f"the site ships without kernel snapshots (each kernel starts about 5 s slower): "

@@ -210,6 +210,34 @@ def test_a_snapshot_holds_the_imported_modules_and_is_made_once(
     assert reporter.messages[-1].endswith("making one with Node.js failed: not again")
 
 
+@pytest.mark.integration
+def test_a_shell_that_fails_at_build_time_is_left_to_the_browser(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lite_build.bytecode import node_executable
+    from lite_build.config import load_config
+    from lite_build.runtime import ensure_runtime
+
+    node = node_executable()
+    if node is None:
+        pytest.skip("Node.js is not installed")
+    config = load_config(cwd=Path(__file__).resolve().parent.parent)
+    runtime = ensure_runtime(config.pyodide.version, path=config.pyodide.path)
+    monkeypatch.setenv("LITE_BUILD_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr("lite_build.snapshot.START_IMPORTS", ("demo",))
+    monkeypatch.setattr("lite_build.snapshot.KERNEL_MODULE", "demo.shell")
+    shell = "import demo\ndemo.HALF_MADE = True\nraise RuntimeError('no shell here')\n"
+    wheel = make_demo_wheel(tmp_path, {"demo/__init__.py": "", "demo/shell.py": shell})
+
+    made = make_snapshot(runtime, lock_of(demo=[]), {wheel.name: wheel}, roots=["demo"], env={})
+
+    assert made is not None
+    check = "import sys\n['demo' in sys.modules, hasattr(sys.modules['demo'], 'HALF_MADE')]\n"
+    output = restore(node, runtime, made, check, tmp_path).strip().splitlines()[-1]
+    # made again without the shell: nothing of its failed attempt is restored
+    assert output == "true false"
+
+
 def _fail(*args: Any, **kwargs: Any) -> Any:
     raise subprocess.SubprocessError("not again")
 
