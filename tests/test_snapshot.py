@@ -24,6 +24,20 @@ from lite_build.snapshot import (
 from tests.conftest import RecordingReporter, make_demo_wheel
 
 
+@pytest.fixture(scope="module")
+def node_runtime() -> tuple[str, PyodideRuntime]:
+    """Node.js and the repository's Pyodide runtime, which make and restore snapshots."""
+    from lite_build.bytecode import node_executable
+    from lite_build.config import load_config
+    from lite_build.runtime import ensure_runtime
+
+    node = node_executable()
+    if node is None:
+        pytest.skip("Node.js is not installed")
+    config = load_config(cwd=Path(__file__).resolve().parent.parent)
+    return node, ensure_runtime(config.pyodide.version, path=config.pyodide.path)
+
+
 def lock_of(**depends: list[str]) -> dict[str, Any]:
     return {
         "packages": {
@@ -153,18 +167,9 @@ def restore(node: str, runtime: Any, image: Path, check: str, tmp_path: Path, *l
 
 @pytest.mark.integration
 def test_a_snapshot_holds_the_imported_modules_and_is_made_once(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    node_runtime: tuple[str, PyodideRuntime], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from lite_build.bytecode import node_executable
-    from lite_build.config import load_config
-    from lite_build.runtime import ensure_runtime
-
-    node = node_executable()
-    if node is None:
-        pytest.skip("Node.js is not installed")
-    repo = Path(__file__).resolve().parent.parent
-    config = load_config(cwd=repo)
-    runtime = ensure_runtime(config.pyodide.version, path=config.pyodide.path)
+    node, runtime = node_runtime
     monkeypatch.setenv("LITE_BUILD_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr("lite_build.snapshot.START_IMPORTS", ("demo",))
     wheel = make_demo_wheel(tmp_path, {"demo/__init__.py": "import random\nANSWER = 6 * 7\n"})
@@ -212,17 +217,9 @@ def test_a_snapshot_holds_the_imported_modules_and_is_made_once(
 
 @pytest.mark.integration
 def test_a_shell_that_fails_at_build_time_is_left_to_the_browser(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    node_runtime: tuple[str, PyodideRuntime], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from lite_build.bytecode import node_executable
-    from lite_build.config import load_config
-    from lite_build.runtime import ensure_runtime
-
-    node = node_executable()
-    if node is None:
-        pytest.skip("Node.js is not installed")
-    config = load_config(cwd=Path(__file__).resolve().parent.parent)
-    runtime = ensure_runtime(config.pyodide.version, path=config.pyodide.path)
+    node, runtime = node_runtime
     monkeypatch.setenv("LITE_BUILD_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr("lite_build.snapshot.START_IMPORTS", ("demo",))
     monkeypatch.setattr("lite_build.snapshot.KERNEL_MODULE", "demo.shell")
@@ -262,17 +259,9 @@ def test_the_default_site_ships_one_snapshot_per_environment(default_site: Path)
 
 @pytest.mark.integration
 def test_the_default_python_kernel_restores_with_its_shell_made(
-    default_site: Path, tmp_path: Path
+    node_runtime: tuple[str, PyodideRuntime], default_site: Path, tmp_path: Path
 ) -> None:
-    from lite_build.bytecode import node_executable
-    from lite_build.config import load_config
-    from lite_build.runtime import ensure_runtime
-
-    node = node_executable()
-    if node is None:
-        pytest.skip("Node.js is not installed")
-    config = load_config(cwd=Path(__file__).resolve().parent.parent)
-    runtime = ensure_runtime(config.pyodide.version, path=config.pyodide.path)
+    node, runtime = node_runtime
     check = (
         "import sys\n"
         "made = 'pyodide_kernel' in sys.modules\n"
@@ -300,17 +289,9 @@ def test_the_default_python_kernel_restores_with_its_shell_made(
 
 @pytest.mark.integration
 def test_micropip_is_in_the_snapshot_and_reads_the_restoring_sites_lock(
-    default_site: Path, tmp_path: Path
+    node_runtime: tuple[str, PyodideRuntime], default_site: Path, tmp_path: Path
 ) -> None:
-    from lite_build.bytecode import node_executable
-    from lite_build.config import load_config
-    from lite_build.runtime import ensure_runtime
-
-    node = node_executable()
-    if node is None:
-        pytest.skip("Node.js is not installed")
-    config = load_config(cwd=Path(__file__).resolve().parent.parent)
-    runtime = ensure_runtime(config.pyodide.version, path=config.pyodide.path)
+    node, runtime = node_runtime
     environment = default_site / "static" / "environments" / "python"
     check = (
         "import sys\n"
