@@ -162,26 +162,30 @@
     return hit || network;
   }
 
+  /** ``path`` into ``cache`` unless it holds it (``present``: what it held when the filling
+   * began); fetched by the URL the page used for it, if the page asked. */
+  async function store(cache, present, path) {
+    const key = keyFor(path);
+    if (present.has(key)) return;
+    await quiet();
+    if (await cache.match(key, MATCH)) return;
+    const stored = fetch(passed.get(path) || key, { cache: "no-cache" }).then((response) => {
+      if (!storable(response)) throw new Error(`${path}: HTTP ${response.status}`);
+      return cache.put(key, response);
+    });
+    filling.set(path, stored);
+    try {
+      await stored;
+    } finally {
+      filling.delete(path);
+    }
+  }
+
   async function fillCache() {
     const cache = await caches.open(CACHE);
     const present = new Set((await cache.keys()).map((request) => request.url));
     for (const path of PRECACHE.files) {
-      const key = keyFor(path);
-      if (!present.has(key)) {
-        await quiet();
-        if (!(await cache.match(key, MATCH))) {
-          const stored = fetch(passed.get(path) || key, { cache: "no-cache" }).then((response) => {
-            if (!storable(response)) throw new Error(`${path}: HTTP ${response.status}`);
-            return cache.put(key, response);
-          });
-          filling.set(path, stored);
-          try {
-            await stored;
-          } finally {
-            filling.delete(path);
-          }
-        }
-      }
+      await store(cache, present, path);
       kept.add(path);
     }
     direct = false;

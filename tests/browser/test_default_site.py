@@ -280,10 +280,19 @@ def exposed_copy(site: Path, target: Path) -> Path:
     return target
 
 
-def open_exposed_lab(page: Any, url: str) -> None:
-    """Open JupyterLab of an :func:`exposed_copy` served at ``url``, until the app exists."""
-    page.goto(f"{url}lab/index.html")
+@pytest.fixture
+def exposed_lab(
+    default_site: Path,
+    serve_site: Callable[..., Served],
+    offline_page: tuple[Any, Offline],
+    tmp_path: Path,
+) -> tuple[Any, Offline]:
+    """``offline_page`` in JupyterLab of an :func:`exposed_copy` of the default site, once the
+    app exists."""
+    page, record = offline_page
+    page.goto(f"{serve_site(exposed_copy(default_site, tmp_path / 'site')).url}lab/index.html")
     page.wait_for_function("() => window.jupyterapp", polling=100, timeout=60_000)
+    return page, record
 
 
 #: in the page: every plugin's settings, as JupyterLite's settings manager gives them to the
@@ -310,13 +319,9 @@ COMPARE_VALIDATORS = """async () => {
 
 
 def test_settings_validated_at_build_time_are_jupyterlabs_own(
-    default_site: Path,
-    serve_site: Callable[..., Served],
-    offline_page: tuple[Any, Offline],
-    tmp_path: Path,
+    exposed_lab: tuple[Any, Offline],
 ) -> None:
-    page, record = offline_page
-    open_exposed_lab(page, serve_site(exposed_copy(default_site, tmp_path / "site")).url)
+    page, record = exposed_lab
     found = page.evaluate(COMPARE_VALIDATORS)
 
     # every plugin's settings, defaults and overrides, come out exactly as JupyterLab's
@@ -333,13 +338,9 @@ def test_settings_validated_at_build_time_are_jupyterlabs_own(
 
 
 def test_a_learners_own_settings_are_validated_in_the_browser_and_kept(
-    default_site: Path,
-    serve_site: Callable[..., Served],
-    offline_page: tuple[Any, Offline],
-    tmp_path: Path,
+    exposed_lab: tuple[Any, Offline],
 ) -> None:
-    page, record = offline_page
-    open_exposed_lab(page, serve_site(exposed_copy(default_site, tmp_path / "site")).url)
+    page, record = exposed_lab
     # what the settings editor stores when a learner picks the dark theme
     page.evaluate(
         """async ([id, raw]) => {
