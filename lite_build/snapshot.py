@@ -51,7 +51,7 @@ SCRIPT = Path(__file__).parent / "templates" / "make-snapshot.mjs"
 SNAPSHOT_FILE = "kernel.snapshot"
 TIMEOUT = 600
 #: bump when make-snapshot.mjs changes what it makes: cached snapshots are then made again
-FORMAT = "6"
+FORMAT = "7"
 
 #: what the kernel imports when it starts, imported before it exists: in the snapshot, or by
 #: the kernel's worker while the app boots (none of them reads the current folder or settings).
@@ -172,15 +172,28 @@ def make_snapshot(
         "IPython imported; about 15 s, then cached)"
     )
     try:
-        summary = _make(node, runtime, pure, load, imports, env, target)
-        if KERNEL_MODULE in summary.get("failed", []):
-            # a shell that failed half-way must not be restored: the kernel makes it instead
-            log.warning("making the kernel's shell at build time failed; the browser makes it")
-            summary = _make(node, runtime, pure, load, list(START_IMPORTS), env, target)
+        summary = _make(node, runtime, pure, load, imports, env, target, seed=key)
+        if KERNEL_MODULE in summary.get("failed", []) or (
+            summary.get("unfaithful") and KERNEL_MODULE in imports
+        ):
+            # a shell that failed half-way, or that left state only Node.js has, must not be
+            # restored: the kernel makes it in the browser instead
+            log.warning(
+                "making the kernel's shell at build time failed (%s); the browser makes it",
+                "; ".join(summary.get("unfaithful", [])) or "its import failed",
+            )
+            summary = _make(node, runtime, pure, load, list(START_IMPORTS), env, target, seed=key)
     except (OSError, subprocess.SubprocessError, ValueError) as error:
         reporter.info(
             f"the site ships without kernel snapshots (each kernel starts about 5 s slower): "
             f"making one with Node.js failed: {error}"
+        )
+        return None
+    if summary.get("unfaithful"):
+        reporter.info(
+            f"the site ships no kernel snapshot{label}: it would not be the Python a browser "
+            f"starts ({'; '.join(summary['unfaithful'])}); that kernel starts the usual way, "
+            "about 5 s slower"
         )
         return None
     if summary.get("failed"):
@@ -208,7 +221,11 @@ def _make(
     imports: list[str],
     env: Mapping[str, str],
     target: Path,
+    *,
+    seed: str,
 ) -> dict[str, Any]:
+    """Run make-snapshot.mjs; the image lands at ``target`` unless the summary says it would
+    be unfaithful (``unfaithful``: the reasons)."""
     with tempfile.TemporaryDirectory(prefix="lite-build-snapshot-") as tmp:
         partial = Path(tmp) / SNAPSHOT_FILE
         job = {
@@ -218,6 +235,8 @@ def _make(
             ],
             "load": load,
             "imports": imports,
+            # the build-time Python's randomness (its hash secret): the same for the same inputs
+            "seed": seed,
             "output": str(partial),
         }
         job_file = Path(tmp) / "job.json"
@@ -234,6 +253,7 @@ def _make(
             detail = lines[-1] if lines else f"exit {completed.returncode}"
             raise ValueError(detail[:300])
         summary: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
-        # moved into the cache only when complete: an interrupted build leaves no half file
-        shutil.move(str(partial), target)
+        if not summary.get("unfaithful"):
+            # moved into the cache only when complete: an interrupted build leaves no half file
+            shutil.move(str(partial), target)
     return summary

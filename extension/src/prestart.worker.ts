@@ -86,20 +86,81 @@ async function fetchImage(url: string): Promise<IKernelImage> {
 /** The module of jupyterlite-pyodide-kernel that makes the kernel (its worker's initKernel). */
 const KERNEL_MODULE = 'pyodide_kernel';
 
-/** After a restore: what must differ between two kernels is made afresh (the snapshot holds
- * the random generator's state and the time zone of the build machine), and micropip reads
- * again what it copied from the runtime at its import (the lock, its base URL, the loaded
- * packages): the snapshot's copies are the build machine's. */
+/** After a restore, the build-time Python's view of its host is made this browser's (the
+ * image was started as a browser starts Python: lite_build/templates/make-snapshot.mjs):
+ * `random` is seeded afresh (every kernel would share the build's state); the time zone, the
+ * language ($LANG, which Emscripten takes from the browser's language) and the C locale that
+ * Python's start derives from it, and `sys._emscripten_info.runtime` are read again; micropip
+ * reads again what it copied from the runtime at its import (the lock, its base URL, the loaded
+ * packages). The values come in `host` (JSON). */
 const AFTER_RESTORE = [
-  'import sys, time',
+  'import json, sys, time',
+  'host = json.loads(HOST)',
   "if 'random' in sys.modules: sys.modules['random'].seed()",
-  "if hasattr(time, 'tzset'): time.tzset()",
+  // as CPython's time module sets them from C's tzset (init_timezone; musl has no altzone)
+  "time.timezone, time.daylight = host['zone']['timezone'], host['zone']['daylight']",
+  "time.altzone = time.timezone - 3600",
+  "time.tzname = tuple(host['zone']['tzname'])",
+  "if host['lang'] is not None:",
+  '    import _locale, os',
+  "    os.environ['LANG'] = host['lang']",
+  "    _locale.setlocale(_locale.LC_CTYPE, '')",
+  'info = sys._emscripten_info',
+  'values = list(info)',
+  "values[type(info).__match_args__.index('runtime')] = host['runtime']",
+  'sys._emscripten_info = type(info)(values)',
   "if 'micropip._compat._compat_in_pyodide' in sys.modules:",
   '    import importlib, micropip',
   "    importlib.reload(sys.modules['micropip._compat._compat_in_pyodide'])",
   "    importlib.reload(sys.modules['micropip._compat'])",
   '    micropip._package_manager_singleton.compat_layer = micropip._compat.compatibility_layer',
 ].join('\n');
+
+/** Where the image says Pyodide recorded whether the runtime can stack-switch (the function
+ * pointer of `run_sync`, see make-snapshot.mjs), and the two values it can take. */
+interface IRunSyncPointer {
+  pointer: number;
+  supported: number;
+  unsupported: number;
+}
+
+/** Make the restored runtime this browser's (see AFTER_RESTORE). */
+function refreshHost(pyodide: any, image: IKernelImage, env: Record<string, string>): void {
+  const module = pyodide._module;
+  const { pointer, supported, unsupported } = image.runSync ?? ({} as IRunSyncPointer);
+  if (pointer === undefined || ![supported, unsupported].includes(module.HEAPU32[pointer >>> 2])) {
+    throw new Error('the snapshot does not say where its runtime records stack switching');
+  }
+  // Chromium can stack-switch where the build's Node.js could not: time.sleep and run_sync
+  // then work as in a freshly started kernel
+  module.HEAPU32[pointer >>> 2] = module.jspiSupported ? supported : unsupported;
+  const host = {
+    // as Emscripten sets $LANG when Pyodide's options do not (its getEnvStrings)
+    lang: 'LANG' in env ? null : `${(navigator.language ?? 'C').replace('-', '_')}.UTF-8`,
+    // as CPython's sys._emscripten_info reads it in a browser
+    runtime: navigator.userAgent,
+    zone: browserTimeZone(module),
+  };
+  python(pyodide, `HOST = ${JSON.stringify(JSON.stringify(host))}\n${AFTER_RESTORE}`);
+}
+
+/** This browser's time zone as C sees it: musl asks the host once, while `tzname` is unset
+ * (Emscripten's _tzset_js), and the image holds the build machine's answer. */
+function browserTimeZone(module: any): { timezone: number; daylight: number; tzname: string[] } {
+  for (const name of ['___tzname', '_timezone', '_daylight', '_tzset']) {
+    if (module[name] === undefined) {
+      throw new Error('this Pyodide keeps its time zone where lite-build cannot find it');
+    }
+  }
+  const tzname = module.___tzname >>> 2;
+  module.HEAPU32[tzname] = 0;
+  module._tzset();
+  return {
+    timezone: module.HEAP32[module._timezone >>> 2],
+    daylight: module.HEAP32[module._daylight >>> 2],
+    tzname: [0, 1].map((index) => module.UTF8ToString(module.HEAPU32[tzname + index])),
+  };
+}
 
 /** The JavaScript objects a snapshot names (lite_build/templates/make-snapshot.mjs), looked up
  * in the restored runtime: Pyodide's API (`{pyodide: null}`), one of its members, or a member of
@@ -125,6 +186,8 @@ interface IKernelImage {
   load: string[];
   files: [string, Uint8Array][];
   snapshot: Uint8Array;
+  /** where the runtime records whether it can stack-switch */
+  runSync?: IRunSyncPointer;
 }
 
 function readImage(bytes: Uint8Array): IKernelImage {
@@ -146,7 +209,19 @@ function readImage(bytes: Uint8Array): IKernelImage {
     load: header.load,
     files,
     snapshot: bytes.subarray(align(offset)),
+    runSync: header.runSync,
   };
+}
+
+/** Where CPython keeps its call trampoline, a function table index that the runtime's start
+ * writes into `_PyRuntime` (Emscripten's setEmscriptenTrampoline: a WebAssembly trampoline
+ * where the host can make one, else 0 for a JavaScript one). */
+function trampolineSlot(module: any): number {
+  const offset = module.__PyEM_EMSCRIPTEN_TRAMPOLINE_OFFSET;
+  if (offset === undefined || module.__PyRuntime === undefined) {
+    throw new Error('this Pyodide keeps its call trampoline where lite-build cannot find it');
+  }
+  return (module.__PyRuntime + module.HEAP32[offset >>> 2]) >>> 2;
 }
 
 async function loadRuntime(
@@ -175,6 +250,7 @@ async function loadRuntime(
   // the packages are loaded once Pyodide knows which the image holds (see startRuntime)
   const { packages: _packages, ...restored } = settings as typeof settings & { packages?: [] };
   let runtime: any = null;
+  let trampoline = 0;
   const pyodide = await loadPyodide({
     ...restored,
     // a promise: the runtime's files download while the image does
@@ -186,6 +262,7 @@ async function loadRuntime(
     createPyodideModule: async (moduleSettings: Record<string, unknown>) => {
       const module = await asm.default(moduleSettings);
       runtime = module;
+      trampoline = module.HEAP32[trampolineSlot(module)];
       const { length } = (await image).snapshot;
       if (module.HEAP8.length < length) {
         module.growMemory(length);
@@ -205,6 +282,10 @@ async function loadRuntime(
   if (!pyodide.FS.readdir('/lib').some((name: string) => /^python\d+\.zip$/.test(name))) {
     throw new Error(`${options.indexUrl}python_stdlib.zip could not be installed`);
   }
+  // CPython's call trampoline, as this browser's start set it (the restore wrote the build's
+  // over it): with the build's, where Node.js offered none, every call from C to Python goes
+  // through a JavaScript frame, and stack switching (time.sleep) fails with a fatal error
+  runtime.HEAP32[trampolineSlot(runtime)] = trampoline;
   // the runtime keeps its options: let the image's bytes (tens of MB) be freed
   for (const key of ['_loadSnapshot', '_snapshotDeserializer', 'createPyodideModule', 'fsInit']) {
     delete pyodide._api.config[key];
@@ -232,7 +313,8 @@ async function startRuntime(options: IRuntimeOptions): Promise<any> {
         return loaded;
       });
       pyodide = await loadRuntime(options, image);
-      python(pyodide, AFTER_RESTORE);
+      const env = (options.loadPyodideOptions.env ?? {}) as Record<string, string>;
+      refreshHost(pyodide, await image, env);
       from = 'snapshot';
     } catch (error) {
       // offline before this environment's kernel ever ran, or a snapshot of another build

@@ -3,24 +3,38 @@
 //
 //   node make-snapshot.mjs PYODIDE_DIR JOB_JSON
 //
-// JOB_JSON: {env, wheels: [{name, path}], load: [names], imports: [module names], output: path}.
-// The wheels
-// are unpacked with Python's zipfile (loadPackage would leave JavaScript objects behind, which a
-// memory snapshot cannot hold), the modules imported, and the image written gzip-compressed to
-// `output`:
+// JOB_JSON: {env, wheels: [{name, path}], load: [names], imports: [module names], seed, output:
+// path}. The wheels are unpacked with Python's zipfile (loadPackage would leave JavaScript
+// objects behind, which a memory snapshot cannot hold), the modules imported, and the image
+// written gzip-compressed to `output`:
 //
 //   "LBK1" | header length (u32 LE) | header JSON | pad to 16 | the files' bytes, one after the
 //   other | pad to 16 | Pyodide's memory snapshot
 //
-// header: {packages: [names], load: [names], files: [[absolute path, size], ...]}. In the
-// browser the files are written before Python starts, so the kernel needs no loadPackage for
+// header: {packages: [names], load: [names], files: [[absolute path, size], ...], runSync}. In
+// the browser the files are written before Python starts, so the kernel needs no loadPackage for
 // these wheels; `load` names the kernel's other packages (compiled extensions), which the
-// kernel's worker loads after the restore.
+// kernel's worker loads after the restore; `runSync` is where the image says whether the
+// runtime can stack-switch (below).
+//
+// The image must be the Python a browser would start, not one that learned from Node.js:
+// - it is started as a browser starts it: the program name is Emscripten's browser default
+//   (in Node.js it is this script's path: sys.executable, sys.orig_argv and $_ would carry the
+//   build machine's folders into every learner's kernel);
+// - its randomness is drawn from a generator seeded by the job (`seed`), so the same inputs
+//   make the same image; the kernel's worker seeds `random` afresh after the restore;
+// - what a runtime decides about its host at start and keeps in memory is recorded, so the
+//   worker can decide it again: Pyodide points `run_sync` at a stub when the runtime cannot
+//   stack-switch (Node.js 20 cannot; Chromium can), and the image names that pointer;
+// - nothing that only Node.js knows survives: an open file, a pending timer or a random
+//   generator the worker would not reseed makes the image unfaithful. Then no image is written
+//   and the summary says why (`unfaithful`); the site's kernel starts the usual way.
 // Prints a JSON summary on its last line.
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
+import nodeCrypto, { createHash } from "node:crypto";
 
 const MAGIC = "LBK1";
 const ALIGN = 16;
@@ -28,10 +42,50 @@ const ALIGN = 16;
 const [pyodideDir, jobFile] = process.argv.slice(2);
 const job = JSON.parse(readFileSync(jobFile, "utf8"));
 const indexURL = pyodideDir.endsWith("/") ? pyodideDir : pyodideDir + "/";
+
+/** Emscripten's program name outside Node.js (where it is `process.argv[1]`). */
+const BROWSER_PROGRAM = "./this.program";
+
+/** A deterministic stand-in for the randomness Python draws while it starts (its hash secret,
+ * `random`'s first seed): xorshift128+ seeded by the job, so one set of inputs makes one
+ * image. The secret is then the same in every kernel of a site, as with a fixed PYTHONHASHSEED
+ * (it cannot change after the restore: every dictionary in the image was built with it). */
+function seededRandomValues(seed) {
+  const digest = createHash("sha256").update(String(seed)).digest();
+  let s0 = digest.readBigUInt64LE(0) | 1n;
+  let s1 = digest.readBigUInt64LE(8) | 1n;
+  const mask = (1n << 64n) - 1n;
+  const next = () => {
+    let x = s0;
+    const y = s1;
+    s0 = y;
+    x = (x ^ (x << 23n)) & mask;
+    s1 = x ^ y ^ (x >> 17n) ^ (y >> 26n);
+    return (s1 + y) & mask;
+  };
+  return (array) => {
+    const bytes = new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
+    for (let i = 0; i < bytes.length; i += 8) {
+      let value = next();
+      for (let j = i; j < Math.min(i + 8, bytes.length); j++) {
+        bytes[j] = Number(value & 0xffn);
+        value >>= 8n;
+      }
+    }
+    return array;
+  };
+}
+// Emscripten draws its randomness through node:crypto in Node.js (crypto.getRandomValues
+// elsewhere): both give the seeded values while the image is made
+const fill = seededRandomValues(job.seed ?? "");
+nodeCrypto.randomFillSync = fill;
+Object.defineProperty(globalThis.crypto, "getRandomValues", { value: fill });
+
 const { loadPyodide } = await import(pathToFileURL(join(pyodideDir, "pyodide.mjs")).href);
 const pyodide = await loadPyodide({
   indexURL,
   env: job.env,
+  _sysExecutable: BROWSER_PROGRAM,
   _makeSnapshot: true,
   stdout: (text) => process.stderr.write(text + "\n"),
   stderr: (text) => process.stderr.write(text + "\n"),
@@ -112,12 +166,91 @@ for (const name of job.imports) {
 // loadPyodide puts "" first on sys.path again when it restores
 run(
   [
-    "import gc, sys",
+    "import gc, importlib, sys",
     "if sys.path and sys.path[0] == '': del sys.path[0]",
     "sys.path_importer_cache.clear()",
+    // importlib.metadata keeps the zip files on sys.path (the standard library's among them)
+    // open in a cache: their descriptors would not exist after a restore
+    "importlib.invalidate_caches()",
     "gc.collect()",
   ].join("\n"),
 );
+
+/** A Python expression's value, leaving no name behind. */
+function value(expression) {
+  return pyodide.runPython(`(lambda: ${expression})()`);
+}
+
+/** Where Pyodide recorded whether the runtime can stack-switch: the function pointer of
+ * `_pyodide_core.run_sync`'s method definition, which Pyodide's start sets to `run_sync` or to
+ * a stub that raises "WebAssembly stack switching not supported" (jsproxy_init). Pyodide
+ * offers no way to decide it again, so the image names the pointer and the function table
+ * indices of both choices; the kernel's worker sets it for the browser it runs in. */
+function runSyncPointer() {
+  const module = pyodide._module;
+  const heap = module.HEAPU32;
+  // a builtin function object on wasm32: reference count, type, then its PyMethodDef, whose
+  // fields are the name, then the function pointer
+  const definition = heap[(value("id(__import__('_pyodide_core').run_sync)") + 8) >>> 2];
+  if (module.UTF8ToString(heap[definition >>> 2]) !== "run_sync") {
+    return null;
+  }
+  const pointer = definition + 4;
+  let supported = -1;
+  let unsupported = -1;
+  for (let index = 0; index < module.wasmTable.length; index++) {
+    const entry = module.wasmTable.get(index);
+    if (entry === module._run_sync) supported = index;
+    if (entry === module._run_sync_not_supported) unsupported = index;
+  }
+  if (supported < 0 || unsupported < 0 || ![supported, unsupported].includes(heap[pointer >>> 2])) {
+    return null;
+  }
+  return { pointer, supported, unsupported };
+}
+
+/** Why the image would not be the Python a browser starts: state that only Node.js has. */
+function unfaithfulState() {
+  const reasons = [];
+  const open = pyodide.FS.streams.flatMap((stream, fd) => (stream && fd > 2 ? [stream.path] : []));
+  if (open.length) {
+    reasons.push(`it holds open files, which do not exist after a restore: ${open.join(", ")}`);
+  }
+  const timers = process
+    .getActiveResourcesInfo()
+    .filter((kind) => kind === "Timeout" || kind === "Immediate");
+  if (timers.length) {
+    reasons.push(`${timers.length} JavaScript timer(s) are pending (asyncio callbacks), which a restore drops`);
+  }
+  const tasks = value(
+    "len(__import__('asyncio').all_tasks(__import__('asyncio').get_event_loop()))",
+  );
+  if (tasks) {
+    reasons.push(`${tasks} asyncio task(s) are pending, which a restore would never resume`);
+  }
+  const generators = value(
+    "sum(1 for o in __import__('gc').get_objects() if isinstance(o, __import__('random').Random)" +
+      " and not isinstance(o, __import__('random').SystemRandom)" +
+      " and o is not __import__('random')._inst)",
+  );
+  if (generators) {
+    reasons.push(
+      `${generators} random generator(s) besides random's own, which every kernel would share`,
+    );
+  }
+  return reasons;
+}
+
+const unfaithful = unfaithfulState();
+const runSync = runSyncPointer();
+if (!runSync) {
+  unfaithful.push("this Pyodide records its stack switching where lite-build cannot find it");
+}
+if (unfaithful.length) {
+  process.stdout.write(JSON.stringify({ failed, unfaithful }) + "\n");
+  process.exit(0);
+}
+run("import gc\ngc.collect()");
 const snapshot = pyodide.makeMemorySnapshot({ serializer: apiReference(pyodide) });
 
 const align = (offset) => Math.ceil(offset / ALIGN) * ALIGN;
@@ -126,6 +259,7 @@ const header = new TextEncoder().encode(
     packages: job.wheels.map((wheel) => wheel.name),
     load: job.load,
     files: files.map(([path, data]) => [path, data.length]),
+    runSync,
   }),
 );
 const dataStart = align(8 + header.length);
@@ -148,5 +282,6 @@ process.stdout.write(
     compressed: packed.length,
     files: files.length,
     failed,
+    unfaithful,
   }) + "\n",
 );
