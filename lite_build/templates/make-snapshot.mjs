@@ -21,8 +21,9 @@
 // - it is started as a browser starts it: the program name is Emscripten's browser default
 //   (in Node.js it is this script's path: sys.executable, sys.orig_argv and $_ would carry the
 //   build machine's folders into every learner's kernel);
-// - its randomness is drawn from a generator seeded by the job (`seed`), so the same inputs
-//   make the same image; the kernel's worker seeds `random` afresh after the restore;
+// - its randomness is drawn from a generator seeded by the job (`seed`) and its clocks are
+//   fixed, so the same inputs make the same image; the kernel's worker seeds `random` afresh
+//   after the restore;
 // - what a runtime decides about its host at start and keeps in memory is recorded, so the
 //   worker can decide it again: Pyodide points `run_sync` at a stub when the runtime cannot
 //   stack-switch (Node.js 20 cannot; Chromium can), and the image names that pointer;
@@ -80,6 +81,14 @@ function seededRandomValues(seed) {
 const fill = seededRandomValues(job.seed ?? "");
 nodeCrypto.randomFillSync = fill;
 Object.defineProperty(globalThis.crypto, "getRandomValues", { value: fill });
+
+// The clocks Python reads while the image is made (file times, import caches, timestamps)
+// start at a fixed time and advance one millisecond per reading: the same inputs make the same
+// image, whenever it is made. The browser's clocks are the real ones.
+const FIXED_START_MS = Date.UTC(1980, 0, 1);
+let readings = 0;
+Date.now = () => FIXED_START_MS + readings++;
+performance.now = () => readings++;
 
 const { loadPyodide } = await import(pathToFileURL(join(pyodideDir, "pyodide.mjs")).href);
 const pyodide = await loadPyodide({
@@ -228,10 +237,13 @@ function unfaithfulState() {
   if (tasks) {
     reasons.push(`${tasks} asyncio task(s) are pending, which a restore would never resume`);
   }
+  // found through their class (gc.get_objects would leave a list of every object behind in
+  // the image's free memory: about 1 MB more to download)
   const generators = value(
-    "sum(1 for o in __import__('gc').get_objects() if isinstance(o, __import__('random').Random)" +
-      " and not isinstance(o, __import__('random').SystemRandom)" +
-      " and o is not __import__('random')._inst)",
+    "(lambda random, gc: sum(1 for kind in (random.Random, *random.Random.__subclasses__())" +
+      " if not issubclass(kind, random.SystemRandom) for found in gc.get_referrers(kind)" +
+      " if type(found) is kind and found is not random._inst))" +
+      "(__import__('random'), __import__('gc'))",
   );
   if (generators) {
     reasons.push(
