@@ -88,6 +88,7 @@ from lite_build.site import (
     write_json,
 )
 from lite_build.snapshot import FORMAT as SNAPSHOT_FORMAT
+from lite_build.snapshot import SCRIPT as SNAPSHOT_SCRIPT
 from lite_build.snapshot import SNAPSHOT_FILE, make_snapshot
 from lite_build.ui import NullReporter, Reporter
 from lite_build.widgets import (
@@ -199,7 +200,12 @@ class _Pipeline:
                 "name": "packages",
                 "doc": "resolve and fetch each environment's packages; write its lock",
                 "actions": [self._step("packages", self.prepare_packages)],
-                "file_dep": [self.runtime_json, *package_inputs(config)],
+                "file_dep": [
+                    self.runtime_json,
+                    *package_inputs(config),
+                    # the script that makes kernel snapshots (a development install changes it)
+                    *([SNAPSHOT_SCRIPT] if config.snapshot else []),
+                ],
                 "targets": env_outputs,
                 "uptodate": [
                     config_changed(

@@ -108,7 +108,7 @@ def snapshot_key(
     imports: Iterable[str] = START_IMPORTS,
 ) -> str:
     """What a snapshot depends on: the runtime, the unpacked wheels, the environment
-    variables Python starts with, and the modules imported."""
+    variables Python starts with, the modules imported, and the script that makes it."""
     digest = hashlib.sha256()
     parts = {
         "runtime": runtime.version,
@@ -118,6 +118,8 @@ def snapshot_key(
         "imports": list(imports),
         "load": sorted(load),
         "format": FORMAT,
+        # the script that makes it: a change to it (a development install) makes images again
+        "script": sha256_of(SCRIPT),
     }
     digest.update(json.dumps(parts, sort_keys=True).encode())
     return digest.hexdigest()[:32]

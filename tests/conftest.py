@@ -130,11 +130,11 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
-@pytest.fixture
-def offline_page(browser: Any) -> Iterator[tuple[Any, Offline]]:
-    """A fresh browser context (empty storage) whose only reachable host is 127.0.0.1."""
+def offline_context(browser: Any, **options: Any) -> tuple[Any, Offline]:
+    """A fresh browser context (empty storage) whose only reachable host is 127.0.0.1, and the
+    record of its requests; ``options`` go to Playwright's ``new_context``."""
     record = Offline()
-    context = browser.new_context()
+    context = browser.new_context(**options)
 
     def route(route: Any) -> None:
         url = route.request.url
@@ -147,6 +147,13 @@ def offline_page(browser: Any) -> Iterator[tuple[Any, Offline]]:
             route.abort()
 
     context.route("**/*", route)
+    return context, record
+
+
+@pytest.fixture
+def offline_page(browser: Any) -> Iterator[tuple[Any, Offline]]:
+    """A page in a fresh offline context (see :func:`offline_context`)."""
+    context, record = offline_context(browser)
     page = context.new_page()
     page.on("console", lambda message: record.console.append(f"{message.type}: {message.text}"))
     page.set_default_timeout(120_000)

@@ -90,7 +90,8 @@ const KERNEL_MODULE = 'pyodide_kernel';
  * image was started as a browser starts Python: lite_build/templates/make-snapshot.mjs):
  * `random` is seeded afresh (every kernel would share the build's state); the time zone, the
  * language ($LANG, which Emscripten takes from the browser's language) and the C locale that
- * Python's start derives from it, and `sys._emscripten_info.runtime` are read again; micropip
+ * Python's start derives from it, `sys._emscripten_info.runtime`, and the names modules took
+ * from JavaScript's global scope at their import are read again; micropip
  * reads again what it copied from the runtime at its import (the lock, its base URL, the loaded
  * packages). The values come in `host` (JSON). */
 const AFTER_RESTORE = [
@@ -105,10 +106,26 @@ const AFTER_RESTORE = [
   '    import _locale, os',
   "    os.environ['LANG'] = host['lang']",
   "    _locale.setlocale(_locale.LC_CTYPE, '')",
+  // as `from js import name` binds it in this browser: the name, or nothing
+  'import js',
+  "for module_name, name, bound in host['js_imports']:",
+  '    module = sys.modules.get(module_name)',
+  '    if module is None:',
+  '        continue',
+  '    if hasattr(js, name):',
+  '        setattr(module, bound, getattr(js, name))',
+  '    else:',
+  '        module.__dict__.pop(bound, None)',
   'info = sys._emscripten_info',
   'values = list(info)',
   "values[type(info).__match_args__.index('runtime')] = host['runtime']",
   'sys._emscripten_info = type(info)(values)',
+  // as IPython's shell sets it when it is made (the image holds Pyodide's own __main__, from
+  // which the restore took pyodide.globals)
+  "if host['user_main']:",
+  '    from IPython import get_ipython',
+  '    shell = get_ipython()',
+  '    sys.modules[shell.user_module.__name__] = shell.user_module',
   "if 'micropip._compat._compat_in_pyodide' in sys.modules:",
   '    import importlib, micropip',
   "    importlib.reload(sys.modules['micropip._compat._compat_in_pyodide'])",
@@ -140,6 +157,8 @@ function refreshHost(pyodide: any, image: IKernelImage, env: Record<string, stri
     // as CPython's sys._emscripten_info reads it in a browser
     runtime: navigator.userAgent,
     zone: browserTimeZone(module),
+    js_imports: image.jsImports ?? [],
+    user_main: image.userMain ?? false,
   };
   python(pyodide, `HOST = ${JSON.stringify(JSON.stringify(host))}\n${AFTER_RESTORE}`);
 }
@@ -188,6 +207,10 @@ interface IKernelImage {
   snapshot: Uint8Array;
   /** where the runtime records whether it can stack-switch */
   runSync?: IRunSyncPointer;
+  /** what modules bound from JavaScript's global scope at their import: [module, name, as] */
+  jsImports?: [string, string, string][];
+  /** whether the image holds IPython's shell, whose user module is `__main__` once restored */
+  userMain?: boolean;
 }
 
 function readImage(bytes: Uint8Array): IKernelImage {
@@ -210,6 +233,8 @@ function readImage(bytes: Uint8Array): IKernelImage {
     files,
     snapshot: bytes.subarray(align(offset)),
     runSync: header.runSync,
+    jsImports: header.jsImports,
+    userMain: header.userMain,
   };
 }
 

@@ -11,11 +11,13 @@
 //   "LBK1" | header length (u32 LE) | header JSON | pad to 16 | the files' bytes, one after the
 //   other | pad to 16 | Pyodide's memory snapshot
 //
-// header: {packages: [names], load: [names], files: [[absolute path, size], ...], runSync}. In
+// header: {packages: [names], load: [names], files: [[absolute path, size], ...], runSync,
+// jsImports, userMain}. In
 // the browser the files are written before Python starts, so the kernel needs no loadPackage for
 // these wheels; `load` names the kernel's other packages (compiled extensions), which the
 // kernel's worker loads after the restore; `runSync` is where the image says whether the
-// runtime can stack-switch (below).
+// runtime can stack-switch and `jsImports` what modules took from JavaScript's global scope
+// (below).
 //
 // The image must be the Python a browser would start, not one that learned from Node.js:
 // - it is started as a browser starts it: the program name is Emscripten's browser default
@@ -26,7 +28,8 @@
 //   after the restore;
 // - what a runtime decides about its host at start and keeps in memory is recorded, so the
 //   worker can decide it again: Pyodide points `run_sync` at a stub when the runtime cannot
-//   stack-switch (Node.js 20 cannot; Chromium can), and the image names that pointer;
+//   stack-switch (Node.js 20 cannot; Chromium can), and the image names that pointer; modules
+//   bind names from JavaScript's global scope as they are imported, and the image lists them;
 // - nothing that only Node.js knows survives: an open file, a pending timer or a random
 //   generator the worker would not reseed makes the image unfaithful. Then no image is written
 //   and the summary says why (`unfaithful`); the site's kernel starts the usual way.
@@ -190,6 +193,42 @@ function value(expression) {
   return pyodide.runPython(`(lambda: ${expression})()`);
 }
 
+/** Python code's `result`, computed in a namespace of its own: no name is left behind. */
+function evaluate(code) {
+  return pyodide.runPython(
+    `(lambda namespace: (exec(${JSON.stringify(code)}, namespace), namespace['result'])[1])({})`,
+  );
+}
+
+/** The names modules bound from JavaScript's global scope while they were imported
+ * (`from js import X`, at a module's top level, in a try or an if): [module, name, bound as].
+ * In Node.js some are missing (XMLHttpRequest, which pyodide.http binds when it can) and others
+ * exist that a browser lacks, so the kernel's worker binds each again, as the same import in
+ * the browser would have: the name, or nothing. */
+function jsImports() {
+  const code = [
+    "import ast, json, re, sys",
+    "found = []",
+    "for module_name, module in sorted(sys.modules.items()):",
+    "    try:",
+    "        source = module.__spec__.loader.get_source(module_name)",
+    "    except Exception:",
+    "        continue",
+    "    if not source or not re.search(r'^[ \\t]*from[ \\t]+js[ \\t]+import', source, re.M):",
+    "        continue",
+    "    todo = list(ast.parse(source).body)",
+    "    while todo:",
+    "        node = todo.pop(0)",
+    "        if isinstance(node, ast.ImportFrom) and node.module == 'js' and not node.level:",
+    "            found += [[module_name, a.name, a.asname or a.name] for a in node.names]",
+    "        elif isinstance(node, (ast.Try, ast.If)):",
+    "            todo += [*node.body, *getattr(node, 'orelse', []), *getattr(node, 'finalbody', [])]",
+    "            todo += [child for handler in getattr(node, 'handlers', []) for child in handler.body]",
+    "result = json.dumps(found)",
+  ].join("\n");
+  return JSON.parse(evaluate(code));
+}
+
 /** Where Pyodide recorded whether the runtime can stack-switch: the function pointer of
  * `_pyodide_core.run_sync`'s method definition, which Pyodide's start sets to `run_sync` or to
  * a stub that raises "WebAssembly stack switching not supported" (jsproxy_init). Pyodide
@@ -253,8 +292,25 @@ function unfaithfulState() {
   return reasons;
 }
 
+// IPython's shell (made when the kernel's module is imported) puts its user module in
+// sys.modules["__main__"], and a restore takes Pyodide's globals (pyodide.globals, where the
+// kernel's worker runs its own code) from there: the worker's imports would land among the
+// learner's variables. The image keeps the module Pyodide started with; the kernel's worker
+// puts the shell's back after the restore, as the shell did when it was made.
+const userMain = evaluate(
+  [
+    "import sys",
+    "module = sys.modules.get('IPython.core.interactiveshell')",
+    "shell = module.InteractiveShell._instance if module else None",
+    "result = bool(shell) and sys.modules.get('__main__') is shell.user_module",
+    "if result:",
+    "    sys.modules['__main__'] = shell._orig_sys_modules_main_mod",
+  ].join("\n"),
+);
+
 const unfaithful = unfaithfulState();
 const runSync = runSyncPointer();
+const fromJs = jsImports();
 if (!runSync) {
   unfaithful.push("this Pyodide records its stack switching where lite-build cannot find it");
 }
@@ -272,6 +328,8 @@ const header = new TextEncoder().encode(
     load: job.load,
     files: files.map(([path, data]) => [path, data.length]),
     runSync,
+    jsImports: fromJs,
+    userMain,
   }),
 );
 const dataStart = align(8 + header.length);
