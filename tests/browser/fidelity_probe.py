@@ -7,8 +7,6 @@ randomness, addresses) are reduced to what must hold of them, so that a kernel r
 its snapshot and a freshly started one must print the same object.
 """
 
-# ruff: noqa: PLC0415 (imports inside the probe are what it probes)
-
 from __future__ import annotations
 
 import json
