@@ -1,0 +1,192 @@
+"""Real projects' own test suites, run inside a built site, restored and fresh, in Chromium.
+
+Two pure-Python projects from PyPI, their released sdists' tests unmodified, run with pytest in
+a kernel of a site built with snapshots and in the same site built without: every test must
+have the same outcome. The failures they share are the ones Pyodide explains (a browser's
+Python cannot start threads).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import json
+import re
+import tarfile
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import pytest
+
+from lite_build.build import build
+from lite_build.cache import cache_dir
+from lite_build.config import load_config
+from lite_build.packages.index import SimpleIndex
+from tests.browser import lab
+from tests.conftest import Served, offline_context
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
+
+
+@dataclasses.dataclass(frozen=True)
+class Suite:
+    """A project's test suite: the tests folder of its sdist, run with pytest."""
+
+    project: str
+    version: str
+    #: the folder holding the tests, inside the sdist's top folder
+    tests: str
+    #: the package the tests import (loaded from the site's lock before pytest runs)
+    package: str
+
+
+SUITES = (
+    # unittest-style, 21 000 subtests; some tests start threads
+    Suite("more-itertools", "11.2.1", "tests", "more_itertools"),
+    # pytest-style, the tests inside the package
+    Suite("toolz", "1.2.0", "toolz/tests", "toolz"),
+)
+
+#: Pyodide's own limit, the only reason a test may fail in a browser here
+PYODIDE_EXPLAINS = {"RuntimeError: can't start new thread"}
+
+RUNNER = """
+import json, os, sys, pytest, {package}
+
+class Outcomes:
+    def __init__(self):
+        self.tests = {{}}
+
+    def pytest_runtest_logreport(self, report):
+        if report.when == "call" or report.outcome != "passed":
+            crash = getattr(report.longrepr, "reprcrash", None)
+            self.tests[report.nodeid] = [report.outcome, crash.message if crash else ""]
+
+unraisable = []
+sys.unraisablehook = lambda info: unraisable.append(repr(info.exc_value))
+os.chdir("/drive/{folder}")
+outcomes = Outcomes()
+code = pytest.main(["-q", "-p", "no:cacheprovider", "--capture=sys", "tests"], plugins=[outcomes])
+found = {{"exit": int(code), "tests": outcomes.tests, "unraisable": unraisable}}
+print("SUITE-" "BEGIN" + json.dumps(found) + "SUITE-" "END")
+"""
+RESULT = re.compile(r"SUITE-BEGIN(.*?)SUITE-END", re.S)
+#: a suite takes up to about 90 s in the browser on a 2-CPU machine
+SUITE_TIMEOUT_MS = 600_000
+
+
+def sdist(project: str, version: str) -> bytes:
+    """The project's released sdist from the package index, checked against its sha256
+    (cached)."""
+    target = cache_dir() / "test-sdists" / f"{project}-{version}.tar.gz"
+    if target.is_file():
+        return target.read_bytes()
+    with SimpleIndex() as index:
+        (file,) = [
+            found
+            for found in index.files(project)
+            if found.filename.endswith(".tar.gz")
+            and found.filename.rsplit("-", 1)[-1] == f"{version}.tar.gz"
+        ]
+        data = httpx.get(file.url, timeout=120, follow_redirects=True).content
+    assert hashlib.sha256(data).hexdigest() == file.sha256
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    return data
+
+
+@pytest.fixture(scope="module")
+def suite_sites(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One project holding every suite's tests as content, built with and without snapshots."""
+    root = tmp_path_factory.mktemp("suites")
+    for suite in SUITES:
+        with tarfile.open(fileobj=io.BytesIO(sdist(suite.project, suite.version))) as archive:
+            top = archive.getnames()[0].split("/")[0]
+            prefix = f"{top}/{suite.tests}/"
+            members = [m for m in archive.getmembers() if m.name.startswith(prefix)]
+            for member in members:
+                member.name = f"{suite.package}/tests/{member.name[len(prefix) :]}"
+            archive.extractall(root / "content", members=members, filter="data")
+    packages = ", ".join(f'"{suite.project}=={suite.version}"' for suite in SUITES)
+    (root / "lite-build.toml").write_text(
+        textwrap.dedent(
+            f"""
+            title = "Real suites"
+            default-kernel = "suites"
+
+            [[environments]]
+            name = "suites"
+            display-name = "Suites"
+            packages = ["pytest", {packages}]
+            """
+        )
+    )
+    config = load_config(cwd=root)
+    restored = build(dataclasses.replace(config, output=root / "restored")).output
+    fresh = build(dataclasses.replace(config, output=root / "fresh", snapshot=False)).output
+    return {"restored": restored, "fresh": fresh}
+
+
+def run_suite(browser: Any, url: str, suite: Suite) -> tuple[dict[str, Any], list[str]]:
+    """The suite's outcomes in a new console, and the page's console messages."""
+    context, record = offline_context(browser)
+    try:
+        page = context.new_page()
+        page.on("console", lambda message: record.console.append(message.text))
+        code = RUNNER.format(package=suite.package, folder=suite.package)
+        page.goto(f"{url}repl/index.html?kernel=suites&code={quote(code)}")
+        page.wait_for_function(
+            """([errorSelector]) => document.querySelector(errorSelector)
+                 || [...document.querySelectorAll('.jp-OutputArea-output')]
+                      .some(node => node.innerText.includes('SUITE-END'))""",
+            arg=[lab.ERROR_OUTPUT],
+            timeout=SUITE_TIMEOUT_MS,
+            polling=1000,
+        )
+        found = RESULT.search(lab.outputs_text(page))
+        assert found, f"{suite.project}'s suite did not run:\n{lab.outputs_text(page)[-3000:]}"
+        assert record.external == []
+        return json.loads(found.group(1)), record.console
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def outcomes(
+    browser: Any, serve_site: Callable[..., Served], suite_sites: dict[str, Path]
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """Each suite's outcomes by (how the kernel started, project)."""
+    results = {}
+    for started, site in suite_sites.items():
+        url = serve_site(site).url
+        for suite in SUITES:
+            found, console = run_suite(browser, url, suite)
+            how = "restored from its snapshot" if started == "restored" else "no snapshot"
+            assert any(how in line for line in console), "\n".join(console)
+            results[started, suite.project] = found
+    return results
+
+
+@pytest.mark.parametrize("project", [suite.project for suite in SUITES])
+def test_a_real_suite_has_the_same_outcome_in_a_restored_and_a_fresh_kernel(
+    outcomes: dict[tuple[str, str], dict[str, Any]], project: str
+) -> None:
+    restored, fresh = outcomes["restored", project], outcomes["fresh", project]
+    assert len(restored["tests"]) > 100
+    assert restored == fresh
+
+
+@pytest.mark.parametrize("project", [suite.project for suite in SUITES])
+def test_a_real_suite_fails_only_where_pyodide_explains_it(
+    outcomes: dict[tuple[str, str], dict[str, Any]], project: str
+) -> None:
+    results = outcomes["restored", project]
+    reasons = {message for outcome, message in results["tests"].values() if outcome == "failed"}
+    assert reasons <= PYODIDE_EXPLAINS
+    # nothing left behind by the build's Python surfaced while the suite ran
+    assert results["unraisable"] == []
