@@ -15,6 +15,7 @@ import pytest
 from lite_build.runtime import PyodideRuntime
 from lite_build.snapshot import (
     KERNEL_MODULE,
+    SCRIPT,
     SNAPSHOT_FILE,
     START_IMPORTS,
     make_snapshot,
@@ -233,6 +234,82 @@ def test_a_shell_that_fails_at_build_time_is_left_to_the_browser(
     output = restore(node, runtime, made, check, tmp_path).strip().splitlines()[-1]
     # made again without the shell: nothing of its failed attempt is restored
     assert output == "true false"
+
+
+#: modules whose import leaves state only the build's Node.js has; what the build then says
+UNFAITHFUL = {
+    "an open file": (
+        "KEPT = open('/tmp/kept-open.txt', 'w')\n",
+        "it holds open files, which do not exist after a restore: /tmp/kept-open.txt",
+    ),
+    "a timer": (
+        "import asyncio\nasyncio.get_event_loop().call_later(3600, print)\n",
+        "1 JavaScript timer(s) are pending (asyncio callbacks), which a restore drops",
+    ),
+    "a random generator": (
+        "import random\nOWN = random.Random()\n",
+        "1 random generator(s) besides random's own, which every kernel would share",
+    ),
+}
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("left_behind", sorted(UNFAITHFUL))
+def test_an_image_that_would_hold_node_only_state_is_not_made_and_the_build_says_why(
+    node_runtime: tuple[str, PyodideRuntime],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    left_behind: str,
+) -> None:
+    _, runtime = node_runtime
+    monkeypatch.setenv("LITE_BUILD_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr("lite_build.snapshot.START_IMPORTS", ("demo",))
+    source, reason = UNFAITHFUL[left_behind]
+    wheel = make_demo_wheel(tmp_path, {"demo/__init__.py": source})
+    reporter = RecordingReporter()
+
+    made = make_snapshot(
+        runtime,
+        lock_of(demo=[]),
+        {wheel.name: wheel},
+        roots=["demo"],
+        env={},
+        reporter=reporter,
+        name="course",
+    )
+
+    assert made is None
+    assert reporter.messages[-1] == (
+        "the site ships no kernel snapshot of environment 'course': it would not be the "
+        f"Python a browser starts ({reason}); that kernel starts the usual way, about 5 s slower"
+    )
+    assert not list((tmp_path / "cache").rglob(SNAPSHOT_FILE))
+
+
+@pytest.mark.integration
+def test_the_same_inputs_make_the_same_image_from_any_folder(
+    node_runtime: tuple[str, PyodideRuntime], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, runtime = node_runtime
+    monkeypatch.setattr("lite_build.snapshot.START_IMPORTS", ("demo",))
+    wheel = make_demo_wheel(
+        tmp_path,
+        {"demo/__init__.py": "import random, time\nMADE = (random.random(), time.time())\n"},
+    )
+    images = []
+    for folder in ("first", "second/deeper"):
+        cwd = tmp_path / folder
+        cwd.mkdir(parents=True)
+        monkeypatch.chdir(cwd)
+        monkeypatch.setenv("LITE_BUILD_CACHE_DIR", str(cwd / "cache"))
+        made = make_snapshot(runtime, lock_of(demo=[]), {wheel.name: wheel}, roots=["demo"], env={})
+        assert made is not None
+        images.append(gzip.decompress(made.read_bytes()))
+
+    assert images[0] == images[1]
+    # nothing of the machine that made it: not its folders, not the script's path
+    for machine_path in (str(tmp_path), str(SCRIPT.parent)):
+        assert machine_path.encode() not in images[0]
 
 
 def _fail(*args: Any, **kwargs: Any) -> Any:
