@@ -40,7 +40,8 @@ from lite_build.cache import sha256_of  # noqa: E402
 from lite_build.check import CHROMIUM_ARGS, find_chromium  # noqa: E402
 from lite_build.compress import size_report  # noqa: E402
 from lite_build.config import load_config  # noqa: E402
-from lite_build.serve import SiteRequestHandler, make_server  # noqa: E402
+from lite_build.launcher.start import SiteHandler  # noqa: E402
+from lite_build.serve import make_server  # noqa: E402
 from lite_build.site import PYODIDE_DIR, site_size  # noqa: E402
 
 TIMEOUT_MS = 240_000
@@ -66,8 +67,8 @@ def _counting_copyfile(handler: Any, source: Any, outputfile: Any) -> None:
     SENT[handler.server] = SENT.get(handler.server, 0) + source.tell() - start
 
 
-_copyfile = SiteRequestHandler.copyfile
-SiteRequestHandler.copyfile = _counting_copyfile  # type: ignore[method-assign]
+_copyfile = SiteHandler.copyfile
+SiteHandler.copyfile = _counting_copyfile  # type: ignore[method-assign]
 
 
 def serve(folder: Path) -> tuple[Any, str]:

@@ -1,64 +1,29 @@
-"""A small static file server for a built site (classrooms, USB sticks, development).
+"""``lite-build serve``: a small static file server for a built site (classrooms, development).
 
 Browsers refuse to run a JupyterLite site from ``file://``, so even an offline copy needs a
-loopback HTTP server. This one knows the media types a site needs whatever the operating
-system's database says, serves precompressed ``.gz`` siblings, and asks browsers to revalidate
-every file so a rebuilt site is picked up on reload.
+loopback HTTP server. The requests are answered by the bundle launcher's handler
+(lite_build/launcher/start.py, standard library only: media types, ``.gz`` siblings, ETags,
+revalidation), so ``lite-build serve`` and a USB stick's ``start.py`` serve a site alike; this
+module adds what the command needs: any host and port, cross-origin isolation on request,
+request logging with ``-v``, and errors written for the user.
 """
 
 from __future__ import annotations
 
 import errno
 import logging
-import os
 import socket
-from functools import partial
-from http import HTTPStatus
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, BinaryIO
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any
 
 from lite_build.errors import LiteBuildError
+from lite_build.launcher.start import handler_for
 from lite_build.ui import NullReporter, Reporter
 
 log = logging.getLogger("lite_build")
 
 DEFAULT_PORT = 8000
-#: media types by file suffix; the operating system's mimetypes database is not consulted
-MEDIA_TYPES = {
-    ".html": "text/html; charset=utf-8",
-    ".htm": "text/html; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".js": "text/javascript; charset=utf-8",
-    ".mjs": "text/javascript; charset=utf-8",
-    ".txt": "text/plain; charset=utf-8",
-    ".md": "text/markdown; charset=utf-8",
-    ".py": "text/x-python; charset=utf-8",
-    ".csv": "text/csv; charset=utf-8",
-    ".json": "application/json",
-    ".map": "application/json",
-    ".ipynb": "application/json",
-    ".webmanifest": "application/manifest+json",
-    ".wasm": "application/wasm",
-    ".whl": "application/zip",
-    ".zip": "application/zip",
-    ".gz": "application/gzip",
-    ".tar": "application/x-tar",
-    ".svg": "image/svg+xml",
-    ".png": "image/png",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".gif": "image/gif",
-    ".webp": "image/webp",
-    ".ico": "image/vnd.microsoft.icon",
-    ".woff": "font/woff",
-    ".woff2": "font/woff2",
-    ".ttf": "font/ttf",
-    ".otf": "font/otf",
-    ".eot": "application/vnd.ms-fontobject",
-}
-DEFAULT_MEDIA_TYPE = "application/octet-stream"
 #: what ``isolated=True`` adds: a cross-origin isolated page gets SharedArrayBuffer
 ISOLATION_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
@@ -67,24 +32,18 @@ ISOLATION_HEADERS = {
 }
 #: browsers allow service workers (which input() needs) only on these hosts over plain HTTP
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
-#: seconds an idle keep-alive connection holds its thread
-IDLE_TIMEOUT = 30.0
-
-
-def media_type(name: str) -> str:
-    """The Content-Type for a file name."""
-    return MEDIA_TYPES.get(Path(name).suffix.lower(), DEFAULT_MEDIA_TYPE)
 
 
 class SiteServer(ThreadingHTTPServer):
-    """Serves one built site folder; see :func:`make_server`."""
+    """Serves one built site folder with the launcher's handler; see :func:`make_server`."""
 
     def __init__(self, address: tuple[str, int], site: Path, isolated: bool, verbose: bool) -> None:
         self.site = site
         self.host = address[0]
         self.isolated = isolated
         self.verbose = verbose
-        super().__init__(address, partial(SiteRequestHandler, directory=str(site)))
+        headers = list(ISOLATION_HEADERS.items()) if isolated else []
+        super().__init__(address, handler_for(site, headers, log.info if verbose else None))
 
     @property
     def url(self) -> str:
@@ -101,95 +60,6 @@ class SiteServer(ThreadingHTTPServer):
 
 class _SiteServerIPv6(SiteServer):
     address_family = socket.AF_INET6
-
-
-class SiteRequestHandler(SimpleHTTPRequestHandler):
-    server: SiteServer
-    #: keep-alive: a site is many small files
-    protocol_version = "HTTP/1.1"
-    timeout = IDLE_TIMEOUT
-
-    def send_head(self) -> BinaryIO | None:
-        path = Path(self.translate_path(self.path))
-        if path.is_dir():
-            url = urlsplit(self.path)
-            if not url.path.endswith("/"):
-                self.send_response(HTTPStatus.MOVED_PERMANENTLY)
-                self.send_header("Location", urlunsplit(url._replace(path=url.path + "/")))
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return None
-            path = path / "index.html"  # never a listing
-        if not path.is_file():
-            self.send_error(HTTPStatus.NOT_FOUND, "File not found")
-            return None
-        headers = {"Content-Type": media_type(path.name)}
-        compressed = path.with_name(path.name + ".gz")
-        if compressed.is_file():
-            headers["Vary"] = "Accept-Encoding"
-            if _accepts_gzip(self.headers.get("Accept-Encoding", "")):
-                path = compressed
-                headers["Content-Encoding"] = "gzip"
-        try:
-            stream = path.open("rb")
-        except (OSError, ValueError):
-            self.send_error(HTTPStatus.NOT_FOUND, "File not found")
-            return None
-        stat = os.fstat(stream.fileno())
-        # ctime and inode change whenever a file is rewritten, even when a reproducible build
-        # pins mtimes (SOURCE_DATE_EPOCH); Last-Modified alone would then miss a rebuild
-        headers["ETag"] = (
-            f'"{stat.st_ino:x}-{stat.st_size:x}-{stat.st_mtime_ns:x}-{stat.st_ctime_ns:x}"'
-        )
-        if _matches(self.headers.get("If-None-Match", ""), headers["ETag"]):
-            stream.close()
-            self.send_response(HTTPStatus.NOT_MODIFIED)
-            for name in ("ETag", "Vary"):
-                if name in headers:
-                    self.send_header(name, headers[name])
-            self.end_headers()
-            return None
-        self.send_response(HTTPStatus.OK)
-        headers["Content-Length"] = str(stat.st_size)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        return stream
-
-    def list_directory(self, path: str | os.PathLike[str]) -> None:
-        self.send_error(HTTPStatus.NOT_FOUND, "File not found")
-
-    def end_headers(self) -> None:
-        # a dev and classroom server: revalidate everything, so a rebuild shows on reload
-        self.send_header("Cache-Control", "no-cache")
-        if self.server.isolated:
-            for name, value in ISOLATION_HEADERS.items():
-                self.send_header(name, value)
-        super().end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        if self.server.verbose:
-            log.info("%s %s", self.address_string(), format % args)
-
-    def log_error(self, format: str, *args: Any) -> None:
-        self.log_message(format, *args)
-
-
-def _accepts_gzip(accept_encoding: str) -> bool:
-    for item in accept_encoding.split(","):
-        coding, _, params = item.partition(";")
-        if coding.strip().lower() in {"gzip", "*"}:
-            quality = params.strip().removeprefix("q=").strip()
-            try:
-                return not quality or float(quality) > 0
-            except ValueError:
-                return False
-    return False
-
-
-def _matches(if_none_match: str, etag: str) -> bool:
-    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-    return etag in tags or "*" in tags
 
 
 def make_server(

@@ -10,6 +10,7 @@ import signal
 import stat
 import subprocess
 import sys
+import threading
 import urllib.request
 import zipfile
 from collections.abc import Callable, Iterator
@@ -19,7 +20,6 @@ import pytest
 
 from lite_build.bundle import default_bundle_path, launcher, make_bundle
 from lite_build.errors import LiteBuildError
-from lite_build.serve import MEDIA_TYPES
 
 start = launcher()
 
@@ -79,8 +79,24 @@ def test_the_preferred_port_is_stable_per_title_and_in_range() -> None:
     assert all(8100 <= start.preferred_port(t) < 8900 for t in ("", "a", "Cities", "é"))
 
 
-def test_the_launcher_knows_the_same_media_types_as_lite_build_serve() -> None:
-    assert start.MEDIA_TYPES == MEDIA_TYPES
+def test_the_launcher_revalidates_with_etags_as_lite_build_serve_does(tmp_path: Path) -> None:
+    # one handler answers both (lite_build/serve.py builds on the launcher's)
+    site = make_site(tmp_path / "site")
+    server = start.make_server(site, 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/app.js"
+    try:
+        with urllib.request.urlopen(url) as reply:
+            etag = reply.headers["ETag"]
+            assert reply.headers["Cache-Control"] == "no-cache"
+        request = urllib.request.Request(url, headers={"If-None-Match": etag})
+        with pytest.raises(urllib.error.HTTPError) as unchanged:
+            urllib.request.urlopen(request)
+        assert unchanged.value.code == 304
+    finally:
+        server.shutdown()
+        server.server_close()
     assert start.media_type("x/pyodide.asm.WASM") == "application/wasm"
 
 

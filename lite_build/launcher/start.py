@@ -24,14 +24,12 @@ import threading
 import urllib.request
 import webbrowser
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit, urlunsplit
-
-sys.dont_write_bytecode = True  # never write __pycache__ next to this file
 
 HOST = "127.0.0.1"
 SITE_FOLDER = "site"
@@ -114,22 +112,33 @@ def site_headers(headers_text: str) -> list[tuple[str, str]]:
 
 
 def accepts_gzip(accept_encoding: str) -> bool:
+    """Whether an ``Accept-Encoding`` header accepts gzip (``q=0`` refuses it)."""
     for item in accept_encoding.split(","):
         coding, _, params = item.partition(";")
         if coding.strip().lower() in ("gzip", "*"):
-            quality = params.strip()
-            quality = quality[2:] if quality.startswith("q=") else quality
+            quality = params.strip().removeprefix("q=").strip()
             try:
-                return not quality.strip() or float(quality) > 0
+                return not quality or float(quality) > 0
             except ValueError:
                 return False
     return False
 
 
-class Handler(SimpleHTTPRequestHandler):
+class SiteHandler(SimpleHTTPRequestHandler):
+    """Serves one built site: its media types whatever the operating system's database says,
+    precompressed ``.gz`` siblings to browsers that accept gzip, ETags, never a folder listing,
+    and ``Cache-Control: no-cache`` so that a rebuilt site shows on reload.
+
+    The one handler of lite-build: ``lite-build serve`` builds on it (lite_build/serve.py).
+    Use :func:`handler_for` to bind it to a site.
+    """
+
     protocol_version = "HTTP/1.1"  # keep-alive: a site is many small files
-    timeout = 30
+    timeout = 30  # seconds an idle keep-alive connection holds its thread
+    #: sent with every response (cross-origin isolation)
     extra_headers: Sequence[tuple[str, str]] = ()
+    #: where each request is logged (None: quiet, as a classroom terminal should be)
+    request_log: Callable[[str], None] | None = None
 
     def send_head(self) -> BinaryIO | None:
         path = Path(self.translate_path(self.path))
@@ -141,7 +150,7 @@ class Handler(SimpleHTTPRequestHandler):
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return None
-            path = path / "index.html"
+            path = path / "index.html"  # never a listing
         if not path.is_file():
             self.send_error(HTTPStatus.NOT_FOUND, "File not found")
             return None
@@ -154,11 +163,25 @@ class Handler(SimpleHTTPRequestHandler):
                 headers["Content-Encoding"] = "gzip"
         try:
             stream = path.open("rb")
-        except OSError:
+        except (OSError, ValueError):
             self.send_error(HTTPStatus.NOT_FOUND, "File not found")
             return None
+        stat = os.fstat(stream.fileno())
+        # ctime and inode change whenever a file is rewritten, even when a reproducible build
+        # pins mtimes (SOURCE_DATE_EPOCH); Last-Modified alone would then miss a rebuild
+        headers["ETag"] = (
+            f'"{stat.st_ino:x}-{stat.st_size:x}-{stat.st_mtime_ns:x}-{stat.st_ctime_ns:x}"'
+        )
+        if etag_matches(self.headers.get("If-None-Match", ""), headers["ETag"]):
+            stream.close()
+            self.send_response(HTTPStatus.NOT_MODIFIED)
+            for name in ("ETag", "Vary"):
+                if name in headers:
+                    self.send_header(name, headers[name])
+            self.end_headers()
+            return None
         self.send_response(HTTPStatus.OK)
-        headers["Content-Length"] = str(os.fstat(stream.fileno()).st_size)
+        headers["Content-Length"] = str(stat.st_size)
         for name, value in headers.items():
             self.send_header(name, value)
         self.end_headers()
@@ -168,13 +191,42 @@ class Handler(SimpleHTTPRequestHandler):
         self.send_error(HTTPStatus.NOT_FOUND, "File not found")
 
     def end_headers(self) -> None:
+        # revalidate everything, so a rebuilt site shows on reload
         self.send_header("Cache-Control", "no-cache")
         for name, value in self.extra_headers:
             self.send_header(name, value)
         super().end_headers()
 
     def log_message(self, format: str, *args: Any) -> None:
-        pass  # quiet: a classroom terminal shows only the address
+        if self.request_log is not None:
+            self.request_log(f"{self.address_string()} {format % args}")
+
+
+def handler_for(
+    site: Path,
+    extra_headers: Sequence[tuple[str, str]] = (),
+    request_log: Callable[[str], None] | None = None,
+) -> Callable[..., SiteHandler]:
+    """A request handler factory serving ``site``, for an ``http.server`` server."""
+    handler = type(
+        "BoundSiteHandler",
+        (SiteHandler,),
+        {
+            "extra_headers": tuple(extra_headers),
+            "request_log": staticmethod(request_log) if request_log else None,
+        },
+    )
+
+    def factory(*args: Any, **kwargs: Any) -> SiteHandler:
+        return handler(*args, directory=str(site), **kwargs)  # type: ignore[no-any-return]
+
+    return factory
+
+
+def etag_matches(if_none_match: str, etag: str) -> bool:
+    """Whether an ``If-None-Match`` header names ``etag`` (weakly) or is ``*``."""
+    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return etag in tags or "*" in tags
 
 
 class Server(ThreadingHTTPServer):
@@ -187,12 +239,7 @@ class Server(ThreadingHTTPServer):
 def make_server(site: Path, port: int) -> Server:
     headers_file = site / "_headers"
     extra = site_headers(headers_file.read_text(encoding="utf-8")) if headers_file.is_file() else []
-    handler = type("SiteHandler", (Handler,), {"extra_headers": tuple(extra)})
-
-    def factory(*args: Any, **kwargs: Any) -> Handler:
-        return handler(*args, directory=str(site), **kwargs)  # type: ignore[no-any-return]
-
-    return Server((HOST, port), factory)
+    return Server((HOST, port), handler_for(site, extra))
 
 
 def already_serving(site: Path, port: int) -> bool:
@@ -223,6 +270,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--port", type=int, help="port to use (default: this site's own port)")
     parser.add_argument("--no-browser", action="store_true", help="do not open a browser")
     args = parser.parse_args(argv)
+    sys.dont_write_bytecode = True  # never write __pycache__ next to this file
     stop_on_signals()
     site = Path(__file__).resolve().parent / SITE_FOLDER
     if not (site / "index.html").is_file():
