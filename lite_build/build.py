@@ -33,7 +33,7 @@ from lite_build.app_settings import COMPOSER, write_precomputed_settings
 from lite_build.bytecode import FORMAT as BYTECODE_FORMAT
 from lite_build.cache import sha256_of
 from lite_build.compress import compress_site
-from lite_build.config import SiteConfig
+from lite_build.config import SiteConfig, option_value
 from lite_build.content import (
     CONTENT_VERSIONS,
     collect_content,
@@ -131,6 +131,59 @@ def build(
     return result
 
 
+#: The configuration each build step reads, as the reference names the options: a step runs
+#: again when any of them changes. Every option is here or in NOT_BUILD_INPUTS
+#: (tests/test_build_inputs.py checks both, and that a step reads nothing it does not declare).
+STEP_OPTIONS: dict[str, tuple[str, ...]] = {
+    "runtime": ("pyodide.version", "pyodide.path"),
+    "packages": (
+        "environments[].name",
+        "environments[].packages",
+        "environments[].preload",
+        "environments[].startup",
+        "wheels",
+        "pyodide.distribution",
+        "offline",
+        "bytecode",
+        "snapshot",
+    ),
+    "app": (
+        "title",
+        "id",
+        "content",
+        "overrides",
+        "offline",
+        "source-maps",
+        "default-kernel",
+        "environments[].name",
+        "environments[].display-name",
+        "environments[].logo",
+    ),
+    "site": (
+        "title",
+        "content",
+        "output",
+        "offline",
+        "isolated",
+        "precache",
+        "default-kernel",
+        "environments[].name",
+        "environments[].logo",
+    ),
+}
+#: options no build step reads, and why
+NOT_BUILD_INPUTS = {
+    "url": "only `lite-build embed` reads it",
+    "pyodide": "a table: its keys are the inputs",
+    "environments": "an array of tables: their keys are the inputs",
+}
+
+
+def _options_read(config: SiteConfig, step: str) -> dict[str, object]:
+    """The values of the options ``step`` reads: the configuration part of its signature."""
+    return {f"option {name}": option_value(config, name) for name in STEP_OPTIONS[step]}
+
+
 class _Pipeline:
     def __init__(self, config: SiteConfig, reporter: Reporter, verbose: bool) -> None:
         self.config = config
@@ -186,12 +239,7 @@ class _Pipeline:
                 "actions": [self._step("runtime", self.fetch_runtime)],
                 "targets": [self.runtime_json],
                 "uptodate": [
-                    config_changed(
-                        {
-                            "version": config.pyodide.version,
-                            "path": str(config.pyodide.path or ""),
-                        }
-                    ),
+                    config_changed(_options_read(config, "runtime")),
                     self._runtime_present,
                 ],
                 "verbosity": 2,
@@ -210,16 +258,7 @@ class _Pipeline:
                 "uptodate": [
                     config_changed(
                         {
-                            "environments": [
-                                [
-                                    env.name,
-                                    list(env.packages),
-                                    list(env.preload),
-                                    env.startup,
-                                    env.startup_origin,
-                                ]
-                                for env in config.environments
-                            ],
+                            **_options_read(config, "packages"),
                             "lite-build": __version__,
                             # the environment wheel's code (a development install keeps its
                             # version number while this changes)
@@ -228,12 +267,9 @@ class _Pipeline:
                             ).hexdigest(),
                             # what the locks hold for the kernel's start, and how wheels ship
                             "kernel start": list(KERNEL_START_PACKAGES),
-                            "bytecode": BYTECODE_FORMAT if config.bytecode else None,
-                            "snapshot": SNAPSHOT_FORMAT if config.snapshot else None,
+                            "bytecode format": BYTECODE_FORMAT,
+                            "snapshot format": SNAPSHOT_FORMAT,
                             "index": os.environ.get("LITE_BUILD_INDEX_URL", ""),
-                            "wheels": [str(path) for path in config.wheels],
-                            "distribution": config.pyodide.distribution or "",
-                            "offline": config.offline,
                             "lock": str(package_inputs(config)),
                         }
                     ),
@@ -263,15 +299,8 @@ class _Pipeline:
                 "uptodate": [
                     config_changed(
                         {
-                            "title": config.title,
-                            "offline": config.offline,
-                            "source-maps": config.source_maps,
-                            "kernels": [
-                                [env.name, env.display_name, str(env.logo or "")]
-                                for env in config.environments
-                            ],
-                            "default-kernel": config.default_kernel,
-                            "content": [item.site_path for item in content],
+                            **_options_read(config, "app"),
+                            "content files": [item.site_path for item in content],
                             "overrides": [str(p) for p in overrides_files],
                             "lite-build": __version__,
                             "widget-manager": installed_manager_version(),
@@ -288,15 +317,7 @@ class _Pipeline:
                 # the service worker's code too: a development install changes it in place
                 "file_dep": [self.app_stamp, self.runtime_json, *env_outputs, PRECACHE_TEMPLATE],
                 "targets": [config.output / SITE_MANIFEST],
-                "uptodate": [
-                    config_changed(
-                        {
-                            "output": str(config.output),
-                            "isolated": config.isolated,
-                            "precache": config.precache,
-                        }
-                    )
-                ],
+                "uptodate": [config_changed(_options_read(config, "site"))],
                 "verbosity": 2,
             },
         ]

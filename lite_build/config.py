@@ -169,22 +169,23 @@ class Option:
 
 
 OPTIONS: tuple[Option, ...] = (
-    Option("", "title", "string", "lite-build", "The site's title."),
+    Option("", "title", "string", "lite-build", "The site's title (browser tab, app name)."),
     Option(
         "",
         "content",
         "string or list of strings",
         (DEFAULT_CONTENT,),
-        "Folders and files copied into the site. If left at the default and `content/` does "
-        "not exist, the site has no content.",
+        "Folders (their contents) and files shipped in the site, shown in the file browser. "
+        "A corrupt notebook is a build error naming the file. If left at the default and "
+        "`content/` does not exist, the site has no content.",
     ),
     Option(
         "",
         "overrides",
         "string",
         DEFAULT_OVERRIDES,
-        "Folder holding `overrides.json`: JupyterLab settings defaults for the site. "
-        "If left at the default "
+        "Folder holding `overrides.json`: JupyterLab settings defaults for the site, as "
+        '`{"plugin-id": {"setting": value}}`, checked at build time. If left at the default '
         "and `overrides/` does not exist, there are none.",
     ),
     Option(
@@ -192,8 +193,9 @@ OPTIONS: tuple[Option, ...] = (
         "output",
         "string",
         DEFAULT_OUTPUT,
-        "Folder the site is written to. A build replaces it wholesale, so it must be a folder "
-        "of its own. `--output` overrides it.",
+        "Folder the site is written to. A build replaces it wholesale (atomically), so it must "
+        "be a folder of its own: lite-build refuses to replace a folder it did not make. "
+        "`--output` overrides it.",
     ),
     Option(
         "",
@@ -238,8 +240,9 @@ OPTIONS: tuple[Option, ...] = (
         True,
         "Start each kernel from a memory snapshot of its Python with IPython already imported "
         "and its wheels unpacked, made at build time by the site's own Pyodide in Node.js "
-        "(needs Node.js 18 or newer): the kernel is ready seconds sooner; a kernel's first "
-        "start downloads its snapshot, about 17 MB compressed, once.",
+        "(needs Node.js 18 or newer; without it the build says so and ships none): the kernel "
+        "is ready seconds sooner and behaves as a freshly started one. A kernel's first start "
+        "downloads its snapshot, about 17 MB compressed, once.",
     ),
     Option(
         "",
@@ -286,7 +289,15 @@ OPTIONS: tuple[Option, ...] = (
         "The environment (by name) new notebooks and the REPL start with.",
         default_doc="the first environment",
     ),
-    Option("pyodide", "version", "string", PYODIDE_VERSION, "Pyodide version to bundle."),
+    Option(
+        "pyodide",
+        "version",
+        "string",
+        PYODIDE_VERSION,
+        "Pyodide release to bundle, fetched from the npm registry's `pyodide` package and "
+        "checked against its published integrity hash.",
+        default_doc=f"{PYODIDE_VERSION} (what the installed jupyterlite-pyodide-kernel expects)",
+    ),
     Option(
         "pyodide",
         "path",
@@ -326,8 +337,9 @@ OPTIONS: tuple[Option, ...] = (
         "packages",
         "list of strings",
         (),
-        'Requirements (PEP 508) installed into the environment, such as "attrs>=23"; '
-        "pure-Python packages and packages with Pyodide wheels on PyPI.",
+        'Requirements (PEP 508) installed into the environment, such as "attrs>=23", '
+        '`"-r requirements.txt"`, `"-g pyproject.toml:GROUP"` (PEP 735) and local project '
+        'folders (`"./mylib"`): pure-Python packages and packages with Pyodide wheels.',
     ),
     Option(
         "environments",
@@ -383,6 +395,47 @@ def _default_doc(option: Option) -> str:
     if option.required:
         return "(required)"
     return "" if option.default is None else _show(option.default)
+
+
+#: SiteConfig fields that are no option of their own (where the configuration was read from)
+_NOT_OPTIONS = frozenset({"root", "config_file", "work_dir"})
+#: SiteConfig and Environment fields whose option has another name
+_FIELD_OPTIONS = {"site_id": "id", "startup_origin": "startup"}
+
+
+def option_of_field(table: Table, field_name: str) -> str | None:
+    """The option (as the reference names it) a field of :class:`SiteConfig` (``table`` "") or
+    of its ``pyodide`` or ``environments`` entries holds; None for what no option sets."""
+    if field_name in _NOT_OPTIONS:
+        return None
+    key = _FIELD_OPTIONS.get(field_name, field_name).replace("_", "-")
+    option = _OPTIONS_BY_TABLE[table].get(key)
+    return option.name if option else None
+
+
+def option_value(config: SiteConfig, name: str) -> object:
+    """The validated value of the option ``name`` (``title``, ``pyodide.version``,
+    ``environments[].packages``), as JSON-able data: what a build step's change detection
+    compares. ``id`` is the site's identity as the site uses it (derived from the title when
+    not given)."""
+
+    def plain(value: object) -> object:
+        if isinstance(value, Path):
+            return str(value)
+        if isinstance(value, (tuple, list)):
+            return [plain(item) for item in value]
+        return value
+
+    if name.startswith("pyodide."):
+        return plain(getattr(config.pyodide, name.removeprefix("pyodide.")))
+    if name.startswith("environments[]."):
+        key = name.removeprefix("environments[].")
+        if key == "startup":
+            return [[env.startup, env.startup_origin] for env in config.environments]
+        return [plain(getattr(env, key.replace("-", "_"))) for env in config.environments]
+    if name == "id":
+        return config.site_id
+    return plain(getattr(config, name.replace("-", "_")))
 
 
 # --- loading -----------------------------------------------------------------------------------
