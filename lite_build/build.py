@@ -545,10 +545,14 @@ class _Pipeline:
                 shutil.copy2(env.logo, env_dir / logo)
             locks.append(env_dir / "pyodide-lock.json")
             environments.append(packages.describe())
-        patch_wait_async(staging)
+        # patches of JupyterLite's output: each must still find what it changes, or the
+        # JupyterLite release lite-build runs with is not the one it was written for
+        if not patch_wait_async(staging):
+            raise _patch_missed("the Atomics.waitAsync fix", "no script uses Atomics.waitAsync")
         apply_title(staging, config.title)
         # the kernel's runtime starts while the app boots (see prestart.py)
-        install_prestart(staging)
+        if not install_prestart(staging):
+            raise _patch_missed("the early kernel start", "no app page to start a kernel from")
         (staging / EMBED_PAGE).write_text(
             embed_page(config.title, content_notebooks(config), default_kernel(config)),
             encoding="utf-8",
@@ -595,6 +599,15 @@ def _snapshot_sha256(folder: Path) -> str | None:
     except (OSError, ValueError, KeyError):
         return None
     return sha256 if sha256 and (folder / SNAPSHOT_FILE).is_file() else None
+
+
+def _patch_missed(patch: str, finding: str) -> LiteBuildError:
+    """The error for a patch of JupyterLite's output that found nothing to change."""
+    return LiteBuildError(
+        f"{patch} no longer applies to JupyterLite's output ({finding}): the installed "
+        "jupyterlite-core or jupyterlite-pyodide-kernel is not a version lite-build supports; "
+        "reinstall lite-build with its own requirements (pip install lite-build)"
+    )
 
 
 def _logo_name(logo: Path | None) -> str | None:

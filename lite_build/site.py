@@ -45,13 +45,8 @@ APP_JUNK = ("rspack.config.js", "rspack.config.analyze.js", "rspack.config.watch
 #: coincident (bundled by the kernel) calls .then on Atomics.waitAsync(...).value, which is a
 #: plain string when the wait settles synchronously: under cross-origin isolation that makes
 #: cells hang at random. Normalise it to always be a promise, before coincident reads it.
-WAIT_ASYNC_SHIM = (
-    "/* lite-build: Atomics.waitAsync always yields a promise (see lite_build/site.py) */"
-    "(()=>{const A=globalThis.Atomics;if(!A||typeof A.waitAsync!=='function'"
-    "||A.waitAsync.liteBuild)return;const native=A.waitAsync.bind(A);"
-    "const waitAsync=(...args)=>{const result=native(...args);return result.async?result:"
-    "{async:true,value:Promise.resolve(result.value)}};waitAsync.liteBuild=true;"
-    "A.waitAsync=waitAsync})();\n"
+WAIT_ASYNC_SHIM = (Path(__file__).parent / "templates" / "wait-async-shim.js").read_text(
+    encoding="utf-8"
 )
 
 

@@ -279,3 +279,22 @@ def test_snapshot_false_ships_no_kernel_snapshot_and_true_brings_it_back(project
         config.write_text(original)
     rebuild(project)  # from the cache: no Node.js run
     assert snapshot.is_file()
+
+
+def test_a_patch_of_jupyterlites_output_that_no_longer_applies_stops_the_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_project(tmp_path, packages="[]")
+    # as if JupyterLite's kernel no longer shipped the script the patch is for
+    monkeypatch.setattr("lite_build.build.patch_wait_async", lambda site: [])
+
+    with pytest.raises(LiteBuildError) as stopped:
+        build(load_config(cwd=root))
+
+    assert str(stopped.value) == (
+        "the Atomics.waitAsync fix no longer applies to JupyterLite's output (no script uses "
+        "Atomics.waitAsync): the installed jupyterlite-core or jupyterlite-pyodide-kernel is not "
+        "a version lite-build supports; reinstall lite-build with its own requirements "
+        "(pip install lite-build)"
+    )
+    assert not (root / "_output").exists()  # nothing half-built published
