@@ -12,11 +12,14 @@ asks for more input than it was given fails with a message saying so, instead of
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import shutil
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -154,12 +157,14 @@ def check_site(
     thread.start()
     base = f"http://127.0.0.1:{server.server_address[1]}/"
     report = CheckReport(site=str(site))
-    try:
-        with sync_playwright() as playwright:
-            executable = find_chromium()
+
+    def run_browser() -> None:
+        with service_worker_routing():
+            playwright = sync_playwright().start()
+        try:
             try:
                 browser = playwright.chromium.launch(
-                    executable_path=executable, headless=True, args=list(CHROMIUM_ARGS)
+                    executable_path=find_chromium(), headless=True, args=list(CHROMIUM_ARGS)
                 )
             except PlaywrightError as error:
                 raise LiteBuildError(
@@ -175,10 +180,57 @@ def check_site(
                     reporter.info(_result_line(result))
             finally:
                 browser.close()
+        finally:
+            playwright.stop()
+
+    try:
+        _in_own_thread(run_browser)
     finally:
         server.shutdown()
         server.server_close()
     return report
+
+
+def _in_own_thread(work: Callable[[], None]) -> None:
+    """Run ``work`` in a thread of its own and wait for it (Ctrl+C still stops the wait).
+
+    Playwright's synchronous API refuses a thread whose asyncio loop is running: a notebook's,
+    IPython's, or another Playwright session's. A new thread has none, so ``check_site`` works
+    from any of them."""
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            work()
+        except BaseException as error:  # re-raised in the caller's thread below
+            errors.append(error)
+
+    thread = threading.Thread(target=run, name="lite-build-check", daemon=True)
+    thread.start()
+    while thread.is_alive():
+        thread.join(0.5)
+    if errors:
+        raise errors[0]
+
+
+#: Playwright routes the requests of service workers only when its driver starts with this set
+SERVICE_WORKER_ROUTING = "PW_EXPERIMENTAL_SERVICE_WORKER_NETWORK_EVENTS"
+
+
+@contextlib.contextmanager
+def service_worker_routing() -> Iterator[None]:
+    """While a Playwright driver starts inside: its service workers' requests are routed too,
+    so a request to another host from JupyterLite's or the offline cache's worker is seen and
+    blocked like any other. The variable is put back as it was afterwards."""
+    previous = os.environ.get(SERVICE_WORKER_ROUTING)
+    os.environ[SERVICE_WORKER_ROUTING] = "1"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(SERVICE_WORKER_ROUTING, None)
+        else:
+            os.environ[SERVICE_WORKER_ROUTING] = previous
 
 
 def _result_line(result: NotebookResult) -> str:
@@ -196,6 +248,8 @@ def _check_notebook(
     cells, skipped = notebook_cells(notebook)
     context = browser.new_context()
     context.route("**/*", lambda route: _route(route, base, report))
+    # a request that escaped routing is still seen (and then fails: nothing else resolves)
+    context.on("request", lambda request: _seen(request.url, base, report))
     page = context.new_page()
     page.on("console", lambda message: _console(message, report))
     page.set_default_timeout(timeout * 1000)
@@ -292,8 +346,13 @@ def _route(route: Any, base: str, report: CheckReport) -> None:
             return
         route.continue_()
         return
-    report.blocked_requests.append(url)
+    _seen(url, base, report)
     route.abort()
+
+
+def _seen(url: str, base: str, report: CheckReport) -> None:
+    if not url.startswith(("data:", "blob:", base)) and url not in report.blocked_requests:
+        report.blocked_requests.append(url)
 
 
 def _expose_app(route: Any) -> None:

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from lite_build.check import CHROMIUM_ARGS as BROWSER_ARGS
+from lite_build.check import service_worker_routing
 from lite_build.ui import NullReporter
 
 REPO = Path(__file__).resolve().parent.parent
@@ -120,14 +121,18 @@ class Offline:
 def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
-    # route service-worker requests too (JupyterLite's worker serves input() and files)
-    os.environ.setdefault("PW_EXPERIMENTAL_SERVICE_WORKER_NETWORK_EVENTS", "1")
-    with sync_playwright() as playwright:
+    # service workers' requests are routed too (JupyterLite's serves input() and files; the
+    # offline cache's fills the cache): the driver reads the setting when it starts
+    with service_worker_routing():
+        playwright = sync_playwright().start()
+    try:
         chromium = playwright.chromium.launch(
             executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS
         )
         yield chromium
         chromium.close()
+    finally:
+        playwright.stop()
 
 
 def offline_context(browser: Any, **options: Any) -> tuple[Any, Offline]:
@@ -143,11 +148,26 @@ def offline_context(browser: Any, **options: Any) -> tuple[Any, Offline]:
             record.local.append(url)
             route.continue_()
         else:
-            record.external.append(url)
+            if url not in record.external:
+                record.external.append(url)
             route.abort()
 
     context.route("**/*", route)
+
+    def seen(request: Any) -> None:
+        # a request that escaped routing is still recorded (it then fails to resolve)
+        url = request.url
+        local = url.startswith(("data:", "blob:")) or urlsplit(url).hostname == "127.0.0.1"
+        if not local and url not in record.external:
+            record.external.append(url)
+
+    context.on("request", seen)
     return context, record
+
+
+def assert_nothing_left_the_site(record: Offline) -> None:
+    """The guard of every browser test: no request went to another host."""
+    assert record.external == [], f"requests left the site: {record.external}"
 
 
 @pytest.fixture
@@ -159,3 +179,32 @@ def offline_page(browser: Any) -> Iterator[tuple[Any, Offline]]:
     page.set_default_timeout(120_000)
     yield page, record
     context.close()
+    # after the test's last line too: whatever the page did until it closed
+    assert_nothing_left_the_site(record)
+
+
+# -- no silent skips ---------------------------------------------------------------------------
+
+
+def _skipped(config: pytest.Config) -> list[str]:
+    """The tests that skipped without a ``skip_allowed`` mark (the terminal reporter's tally)."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    reports = reporter.stats.get("skipped", []) if reporter is not None else []
+    return [report.nodeid for report in reports if "skip_allowed" not in report.keywords]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """In CI a skipped test is a failure, unless it is marked ``skip_allowed`` with a reason:
+    a test that cannot run there proves nothing, and a green run would hide it."""
+    if os.environ.get("CI") and exitstatus == pytest.ExitCode.OK and _skipped(session.config):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    skipped = _skipped(terminalreporter.config)
+    if os.environ.get("CI") and skipped:
+        terminalreporter.write_line(
+            f"{len(skipped)} test(s) skipped in CI, which fails the run (mark a test "
+            "skip_allowed, with the reason, if CI may skip it): " + ", ".join(skipped),
+            red=True,
+        )

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from lite_build.errors import LiteBuildError
+from lite_build.kernel import kernel_extension_dir, kernel_index
 from lite_build.packages.lock import (
     lock_entry,
     make_lock,
@@ -148,12 +149,9 @@ def test_make_piplite_index(make_wheel: MakeWheel) -> None:
 
 
 def test_piplite_index_has_the_shape_the_kernel_extension_ships(make_wheel: MakeWheel) -> None:
-    shipped = Path(
-        "/tmp/venv/share/jupyter/labextensions/@jupyterlite/pyodide-kernel-extension/static/pypi/all.json"
-    )
-    if not shipped.exists():
-        pytest.skip("the kernel extension's all.json is not installed here")
-    reference = next(iter(json.loads(shipped.read_text())["piplite"]["releases"].values()))[0]
+    # the index jupyterlite-pyodide-kernel itself ships, wherever it is installed
+    shipped = kernel_index(kernel_extension_dir())
+    reference = next(iter(shipped["piplite"]["releases"].values()))[0]
     wheel = make_wheel("lib", "1.0")
     ours = make_piplite_index([(resolved(wheel), wheel, "./" + wheel.name)])
     entry = ours["lib"]["releases"]["1.0"][0]
