@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -101,3 +103,32 @@ def run_in_repl(
         polling=250,
     )
     return outputs_text(page)
+
+
+def console_json(
+    page: Any,
+    base_url: str,
+    kernel: str,
+    code: str,
+    marker: str,
+    *,
+    answer: str | None = None,
+    timeout: int = KERNEL_TIMEOUT_MS,
+) -> Any:
+    """Run ``code`` in a new console on ``kernel`` (answering one ``input()`` if given) and
+    return the JSON it prints between ``{marker}-BEGIN`` and ``{marker}-END``; fail with the
+    outputs if it prints none (a cell error ends the wait at once)."""
+    page.goto(f"{base_url}repl/index.html?kernel={quote(kernel)}&code={quote(code)}")
+    if answer is not None:
+        answer_input(page, answer)
+    page.wait_for_function(
+        """([errorSelector, end]) => document.querySelector(errorSelector)
+             || [...document.querySelectorAll('.jp-OutputArea-output')]
+                  .some(node => node.innerText.includes(end))""",
+        arg=[ERROR_OUTPUT, f"{marker}-END"],
+        timeout=timeout,
+        polling=500,
+    )
+    found = re.search(f"{marker}-BEGIN(.*?){marker}-END", outputs_text(page), re.S)
+    assert found, f"no result from kernel {kernel!r}:\n{outputs_text(page)[-3000:]}"
+    return json.loads(found.group(1))

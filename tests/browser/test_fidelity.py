@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 
 from lite_build.build import build
 from lite_build.config import load_config
 from tests.browser import lab
-from tests.conftest import REPO, Served, offline_context
+from tests.conftest import REPO, Served, assert_nothing_left_the_site, offline_context
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -31,7 +29,6 @@ PROBE = Path(__file__).with_name("fidelity_probe.py").read_text(encoding="utf-8"
 KERNELS = ("python", "packages")
 #: a browser far from the build machine (UTC, no language)
 BROWSER_OPTIONS = {"timezone_id": "America/New_York", "locale": "de-DE"}
-RESULT = re.compile(r"FIDELITY-BEGIN(.*?)FIDELITY-END", re.S)
 
 
 @pytest.fixture(scope="module")
@@ -51,20 +48,9 @@ def probe(browser: Any, url: str, kernel: str) -> tuple[dict[str, Any], list[str
         page = context.new_page()
         page.on("console", lambda message: record.console.append(message.text))
         code = f"{PROBE}\nawait fidelity_probe()"
-        page.goto(f"{url}repl/index.html?kernel={quote(kernel)}&code={quote(code)}")
-        lab.answer_input(page, "Ada")
-        page.wait_for_function(
-            """([errorSelector]) => document.querySelector(errorSelector)
-                 || [...document.querySelectorAll('.jp-OutputArea-output')]
-                      .some(node => node.innerText.includes('FIDELITY-END'))""",
-            arg=[lab.ERROR_OUTPUT],
-            timeout=lab.KERNEL_TIMEOUT_MS,
-            polling=250,
-        )
-        found = RESULT.search(lab.outputs_text(page))
-        assert found, f"the probe failed on kernel {kernel!r}:\n{lab.outputs_text(page)}"
-        assert record.external == []
-        return json.loads(found.group(1)), record.console
+        found = lab.console_json(page, url, kernel, code, "FIDELITY", answer="Ada")
+        assert_nothing_left_the_site(record)
+        return found, record.console
     finally:
         context.close()
 

@@ -11,14 +11,11 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import io
-import json
-import re
 import tarfile
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 import pytest
@@ -28,7 +25,7 @@ from lite_build.cache import cache_dir
 from lite_build.config import load_config
 from lite_build.packages.index import SimpleIndex
 from tests.browser import lab
-from tests.conftest import Served, offline_context
+from tests.conftest import Served, assert_nothing_left_the_site, offline_context
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -75,7 +72,6 @@ code = pytest.main(["-q", "-p", "no:cacheprovider", "--capture=sys", "tests"], p
 found = {{"exit": int(code), "tests": outcomes.tests, "unraisable": unraisable}}
 print("SUITE-" "BEGIN" + json.dumps(found) + "SUITE-" "END")
 """
-RESULT = re.compile(r"SUITE-BEGIN(.*?)SUITE-END", re.S)
 #: a suite takes up to about 90 s in the browser on a 2-CPU machine
 SUITE_TIMEOUT_MS = 600_000
 
@@ -139,19 +135,9 @@ def run_suite(browser: Any, url: str, suite: Suite) -> tuple[dict[str, Any], lis
         page = context.new_page()
         page.on("console", lambda message: record.console.append(message.text))
         code = RUNNER.format(package=suite.package, folder=suite.package)
-        page.goto(f"{url}repl/index.html?kernel=suites&code={quote(code)}")
-        page.wait_for_function(
-            """([errorSelector]) => document.querySelector(errorSelector)
-                 || [...document.querySelectorAll('.jp-OutputArea-output')]
-                      .some(node => node.innerText.includes('SUITE-END'))""",
-            arg=[lab.ERROR_OUTPUT],
-            timeout=SUITE_TIMEOUT_MS,
-            polling=1000,
-        )
-        found = RESULT.search(lab.outputs_text(page))
-        assert found, f"{suite.project}'s suite did not run:\n{lab.outputs_text(page)[-3000:]}"
-        assert record.external == []
-        return json.loads(found.group(1)), record.console
+        found = lab.console_json(page, url, "suites", code, "SUITE", timeout=SUITE_TIMEOUT_MS)
+        assert_nothing_left_the_site(record)
+        return found, record.console
     finally:
         context.close()
 
