@@ -397,22 +397,6 @@ def _default_doc(option: Option) -> str:
     return "" if option.default is None else _show(option.default)
 
 
-#: SiteConfig fields that are no option of their own (where the configuration was read from)
-_NOT_OPTIONS = frozenset({"root", "config_file", "work_dir"})
-#: SiteConfig and Environment fields whose option has another name
-_FIELD_OPTIONS = {"site_id": "id", "startup_origin": "startup"}
-
-
-def option_of_field(table: Table, field_name: str) -> str | None:
-    """The option (as the reference names it) a field of :class:`SiteConfig` (``table`` "") or
-    of its ``pyodide`` or ``environments`` entries holds; None for what no option sets."""
-    if field_name in _NOT_OPTIONS:
-        return None
-    key = _FIELD_OPTIONS.get(field_name, field_name).replace("_", "-")
-    option = _OPTIONS_BY_TABLE[table].get(key)
-    return option.name if option else None
-
-
 def option_value(config: SiteConfig, name: str) -> object:
     """The validated value of the option ``name`` (``title``, ``pyodide.version``,
     ``environments[].packages``), as JSON-able data: what a build step's change detection

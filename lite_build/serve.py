@@ -40,8 +40,6 @@ class SiteServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], site: Path, isolated: bool, verbose: bool) -> None:
         self.site = site
         self.host = address[0]
-        self.isolated = isolated
-        self.verbose = verbose
         headers = list(ISOLATION_HEADERS.items()) if isolated else []
         super().__init__(address, handler_for(site, headers, log.info if verbose else None))
 

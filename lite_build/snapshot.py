@@ -50,7 +50,8 @@ SCRIPT = Path(__file__).parent / "templates" / "make-snapshot.mjs"
 #: the snapshot's name in the environment's folder of the site (and of the work folder)
 SNAPSHOT_FILE = "kernel.snapshot"
 TIMEOUT = 600
-#: bump when make-snapshot.mjs changes what it makes: cached snapshots are then made again
+#: bump when what this module asks of make-snapshot.mjs changes: cached snapshots are then
+#: made again (a change to the script itself does that alone: its hash is in the key)
 FORMAT = "7"
 
 #: what the kernel imports when it starts, imported before it exists: in the snapshot, or by

@@ -6,6 +6,7 @@ that does not go to 127.0.0.1 is aborted and recorded; tests assert that none ha
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import threading
@@ -170,15 +171,26 @@ def assert_nothing_left_the_site(record: Offline) -> None:
     assert record.external == [], f"requests left the site: {record.external}"
 
 
+@contextlib.contextmanager
+def offline_browser_page(browser: Any, **options: Any) -> Iterator[tuple[Any, Offline]]:
+    """A page in a fresh offline context (see :func:`offline_context`) whose console messages
+    are recorded; the context closes on leaving. Asserting that nothing left the site is the
+    caller's: a canary makes the requests the guard forbids."""
+    context, record = offline_context(browser, **options)
+    try:
+        page = context.new_page()
+        page.on("console", lambda message: record.console.append(f"{message.type}: {message.text}"))
+        page.set_default_timeout(120_000)
+        yield page, record
+    finally:
+        context.close()
+
+
 @pytest.fixture
 def offline_page(browser: Any) -> Iterator[tuple[Any, Offline]]:
-    """A page in a fresh offline context (see :func:`offline_context`)."""
-    context, record = offline_context(browser)
-    page = context.new_page()
-    page.on("console", lambda message: record.console.append(f"{message.type}: {message.text}"))
-    page.set_default_timeout(120_000)
-    yield page, record
-    context.close()
+    """A page in a fresh offline context, guarded: see :func:`offline_browser_page`."""
+    with offline_browser_page(browser) as (page, record):
+        yield page, record
     # after the test's last line too: whatever the page did until it closed
     assert_nothing_left_the_site(record)
 

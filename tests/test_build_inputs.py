@@ -18,7 +18,7 @@ import pytest
 
 from lite_build import build as build_module
 from lite_build.build import NOT_BUILD_INPUTS, STEP_OPTIONS, build
-from lite_build.config import OPTIONS, Table, load_config, option_of_field
+from lite_build.config import OPTIONS, Table, load_config
 
 DECLARED = {name for names in STEP_OPTIONS.values() for name in names}
 TABLES = {option.name for option in OPTIONS if option.type in ("table", "array of tables")}
@@ -34,6 +34,17 @@ def test_every_option_is_read_by_a_step_or_named_as_no_build_input() -> None:
 
 def test_the_steps_are_declared_in_the_order_they_run() -> None:
     assert list(STEP_OPTIONS) == ["runtime", "packages", "app", "site"]
+
+
+#: the option each configuration field holds, by (table, key); fields named otherwise
+NAMES = {(option.table, option.key): option.name for option in OPTIONS}
+RENAMED = {"site_id": "id", "startup_origin": "startup"}
+
+
+def option_of_field(table: Table, field_name: str) -> str | None:
+    """The option a field of SiteConfig (table "") or of its pyodide or environment entries
+    holds; None for what no option sets (root, config_file, work_dir)."""
+    return NAMES.get((table, RENAMED.get(field_name, field_name).replace("_", "-")))
 
 
 class Recording:

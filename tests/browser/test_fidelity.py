@@ -19,7 +19,7 @@ import pytest
 from lite_build.build import build
 from lite_build.config import load_config
 from tests.browser import lab
-from tests.conftest import REPO, Served, assert_nothing_left_the_site, offline_context
+from tests.conftest import REPO, Served, assert_nothing_left_the_site, offline_browser_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -43,16 +43,11 @@ def fresh_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def probe(browser: Any, url: str, kernel: str) -> tuple[dict[str, Any], list[str]]:
     """The probe's results in a new console on ``kernel``, and the page's console messages."""
-    context, record = offline_context(browser, **BROWSER_OPTIONS)
-    try:
-        page = context.new_page()
-        page.on("console", lambda message: record.console.append(message.text))
+    with offline_browser_page(browser, **BROWSER_OPTIONS) as (page, record):
         code = f"{PROBE}\nawait fidelity_probe()"
         found = lab.console_json(page, url, kernel, code, "FIDELITY", answer="Ada")
-        assert_nothing_left_the_site(record)
-        return found, record.console
-    finally:
-        context.close()
+    assert_nothing_left_the_site(record)
+    return found, record.console
 
 
 @pytest.fixture(scope="module")

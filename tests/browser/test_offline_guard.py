@@ -21,7 +21,7 @@ import pytest
 from lite_build.build import build
 from lite_build.config import load_config
 from tests.browser import lab
-from tests.conftest import Offline, Served, assert_nothing_left_the_site, offline_context
+from tests.conftest import Offline, Served, assert_nothing_left_the_site, offline_browser_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -36,11 +36,9 @@ def canary_page(
 ) -> Iterator[tuple[Any, Offline, str]]:
     """A page of the default site whose requests are recorded, without the fixture's own
     guard: these tests make the requests it forbids."""
-    context, record = offline_context(browser)
-    page = context.new_page()
-    page.set_default_timeout(lab.KERNEL_TIMEOUT_MS)
-    yield page, record, serve_site(default_site).url
-    context.close()
+    with offline_browser_page(browser) as (page, record):
+        page.set_default_timeout(lab.KERNEL_TIMEOUT_MS)
+        yield page, record, serve_site(default_site).url
 
 
 def test_a_request_from_the_page_to_another_host_is_caught(

@@ -25,7 +25,7 @@ from lite_build.cache import cache_dir
 from lite_build.config import load_config
 from lite_build.packages.index import SimpleIndex
 from tests.browser import lab
-from tests.conftest import Served, assert_nothing_left_the_site, offline_context
+from tests.conftest import Served, assert_nothing_left_the_site, offline_browser_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -130,16 +130,11 @@ def suite_sites(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 def run_suite(browser: Any, url: str, suite: Suite) -> tuple[dict[str, Any], list[str]]:
     """The suite's outcomes in a new console, and the page's console messages."""
-    context, record = offline_context(browser)
-    try:
-        page = context.new_page()
-        page.on("console", lambda message: record.console.append(message.text))
+    with offline_browser_page(browser) as (page, record):
         code = RUNNER.format(package=suite.package, folder=suite.package)
         found = lab.console_json(page, url, "suites", code, "SUITE", timeout=SUITE_TIMEOUT_MS)
-        assert_nothing_left_the_site(record)
-        return found, record.console
-    finally:
-        context.close()
+    assert_nothing_left_the_site(record)
+    return found, record.console
 
 
 @pytest.fixture(scope="module")
