@@ -35,14 +35,15 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from lite_build.build import build  # noqa: E402
 from lite_build.cache import sha256_of  # noqa: E402
-from lite_build.check import CHROMIUM_ARGS, find_chromium  # noqa: E402
-from lite_build.compress import size_report  # noqa: E402
+from lite_build.commands.check import CHROMIUM_ARGS, find_chromium  # noqa: E402
+from lite_build.commands.serve import make_server  # noqa: E402
 from lite_build.config import load_config  # noqa: E402
 from lite_build.launcher.start import SiteHandler  # noqa: E402
-from lite_build.serve import make_server  # noqa: E402
-from lite_build.site import PYODIDE_DIR, site_size  # noqa: E402
+from lite_build.pipeline import build  # noqa: E402
+from lite_build.site.compress import size_report  # noqa: E402
+from lite_build.site.paths import PYODIDE_DIR  # noqa: E402
+from lite_build.site.publish import site_size  # noqa: E402
 
 TIMEOUT_MS = 240_000
 BARE_PAGE = "bench-bare.html"

@@ -20,8 +20,8 @@ from lite_build import __version__
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from lite_build.build import BuildResult
     from lite_build.config import SiteConfig
+    from lite_build.pipeline import BuildResult
     from lite_build.ui import Advance
 
 EXIT_OK = 0
@@ -243,7 +243,7 @@ def _load(args: argparse.Namespace) -> SiteConfig:
 
 def _build(args: argparse.Namespace, console: Console, config: SiteConfig) -> BuildResult:
     """Build (incrementally) with progress on the terminal, then print the summary."""
-    from lite_build.build import build
+    from lite_build.pipeline import build
 
     result = build(config, reporter=RichReporter(console), verbose=args.verbose)
     _print_summary(console, result)
@@ -256,8 +256,8 @@ def _cmd_build(args: argparse.Namespace, console: Console) -> int:
 
 
 def _cmd_lock(args: argparse.Namespace, console: Console) -> int:
+    from lite_build.kernel.runtime import ensure_runtime
     from lite_build.packages.sources import lock_site
-    from lite_build.runtime import ensure_runtime
 
     config = _load(args)
     reporter = RichReporter(console)
@@ -272,7 +272,7 @@ def _cmd_lock(args: argparse.Namespace, console: Console) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace, console: Console) -> int:
-    from lite_build.serve import make_server, serve_forever
+    from lite_build.commands.serve import make_server, serve_forever
 
     config = _load(args)
     if not args.no_build:
@@ -289,7 +289,7 @@ def _cmd_serve(args: argparse.Namespace, console: Console) -> int:
 
 
 def _cmd_check(args: argparse.Namespace, console: Console) -> int:
-    from lite_build.check import check_site
+    from lite_build.commands.check import check_site
 
     site_dir = args.site_dir
     if site_dir is None:
@@ -333,7 +333,7 @@ def _strip_ansi(text: str) -> str:
 
 
 def _cmd_embed(args: argparse.Namespace, console: Console) -> int:
-    from lite_build.embed import embed_command
+    from lite_build.commands.embed import embed_command
 
     html = embed_command(
         _load(args),
@@ -354,7 +354,7 @@ def _cmd_embed(args: argparse.Namespace, console: Console) -> int:
 
 
 def _cmd_bundle(args: argparse.Namespace, console: Console) -> int:
-    from lite_build.bundle import default_bundle_path, make_bundle
+    from lite_build.commands.bundle import default_bundle_path, make_bundle
 
     config = _load(args)
     result = _build(args, console, config)
@@ -371,7 +371,7 @@ def _cmd_bundle(args: argparse.Namespace, console: Console) -> int:
 
 
 def _cmd_init(args: argparse.Namespace, console: Console) -> int:
-    from lite_build.scaffold import init_project
+    from lite_build.commands.init import init_project
 
     created = init_project(args.directory, title=args.title, force=args.force)
     for path in created:
@@ -408,8 +408,8 @@ def _print_summary(console: Console, result: BuildResult) -> None:
 
 
 def _print_sizes(console: Console, site: Path) -> None:
-    from lite_build.compress import size_report
-    from lite_build.precache import PRECACHE_WORKER
+    from lite_build.site.compress import size_report
+    from lite_build.site.precache import PRECACHE_WORKER
 
     report = size_report(site)
     transfer = (

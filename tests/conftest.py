@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from lite_build.check import CHROMIUM_ARGS as BROWSER_ARGS
-from lite_build.check import service_worker_routing
+from lite_build.commands.check import CHROMIUM_ARGS as BROWSER_ARGS
+from lite_build.commands.check import service_worker_routing
 from lite_build.ui import NullReporter
 
 REPO = Path(__file__).resolve().parent.parent
@@ -57,7 +57,7 @@ class Served:
 
 @pytest.fixture(scope="session")
 def serve_site() -> Iterator[Callable[..., Served]]:
-    from lite_build.serve import make_server
+    from lite_build.commands.serve import make_server
 
     servers: list[Any] = []
 
@@ -78,8 +78,8 @@ def serve_site() -> Iterator[Callable[..., Served]]:
 @pytest.fixture(scope="session")
 def default_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The repository's default distribution, built once per test session."""
-    from lite_build.build import build
     from lite_build.config import load_config
+    from lite_build.pipeline import build
 
     output = tmp_path_factory.mktemp("default") / "site"
     build(load_config(cwd=REPO, output=output))

@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 
-from lite_build.app_settings import (
+from lite_build.errors import LiteBuildError
+from lite_build.kernel.bytecode import node_executable
+from lite_build.site.app_settings import (
     PRECOMPUTED_FILE,
     SCHEMAS_DIR,
     STOCK_SETTINGS_PLUGIN_ID,
@@ -16,8 +18,6 @@ from lite_build.app_settings import (
     compose_settings,
     write_precomputed_settings,
 )
-from lite_build.bytecode import node_executable
-from lite_build.errors import LiteBuildError
 
 PANEL: dict[str, Any] = {
     "id": "demo:panel",

@@ -13,13 +13,14 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lite_build.build import BuildResult, build
 from lite_build.config import load_config
 from lite_build.errors import LiteBuildError
-from lite_build.kernel import STARTUP_RUNNER
-from lite_build.packages.lock import verify_lock
-from lite_build.precache import PRECACHE_TEMPLATE
-from lite_build.site import SITE_MANIFEST, WAIT_ASYNC_SHIM
+from lite_build.kernel.wheels import STARTUP_RUNNER
+from lite_build.packages.pyodide_lock import verify_lock
+from lite_build.pipeline import BuildResult, build
+from lite_build.site.patches import WAIT_ASYNC_SHIM
+from lite_build.site.paths import SITE_MANIFEST
+from lite_build.site.precache import PRECACHE_TEMPLATE
 
 pytestmark = pytest.mark.integration
 
@@ -150,8 +151,8 @@ def test_a_changed_environment_runner_remakes_the_packages(
     # a development install of lite-build keeps its version number while its code changes
     rebuild(project)
     changed = STARTUP_RUNNER + "\n# changed\n"
-    monkeypatch.setattr("lite_build.kernel.STARTUP_RUNNER", changed)
-    monkeypatch.setattr("lite_build.build.STARTUP_RUNNER", changed)
+    monkeypatch.setattr("lite_build.kernel.wheels.STARTUP_RUNNER", changed)
+    monkeypatch.setattr("lite_build.pipeline.packages.STARTUP_RUNNER", changed)
     assert "packages" in rebuild(project).ran
     wheel = next((project / "_output" / "static" / "wheels").glob("lite_build_environment-*"))
     with zipfile.ZipFile(wheel) as archive:
@@ -165,8 +166,8 @@ def test_a_changed_service_worker_republishes_the_site(
     rebuild(project)
     template = tmp_path / "precache-worker.js"
     template.write_text(PRECACHE_TEMPLATE.read_text() + "\n// changed\n")
-    monkeypatch.setattr("lite_build.precache.PRECACHE_TEMPLATE", template)
-    monkeypatch.setattr("lite_build.build.PRECACHE_TEMPLATE", template)
+    monkeypatch.setattr("lite_build.site.precache.PRECACHE_TEMPLATE", template)
+    monkeypatch.setattr("lite_build.pipeline.site.PRECACHE_TEMPLATE", template)
     assert rebuild(project).ran == ["site"]
     assert "// changed" in (project / "_output" / "lite-build-sw.js").read_text()
 
@@ -286,7 +287,7 @@ def test_a_patch_of_jupyterlites_output_that_no_longer_applies_stops_the_build(
 ) -> None:
     root = make_project(tmp_path, packages="[]")
     # as if JupyterLite's kernel no longer shipped the script the patch is for
-    monkeypatch.setattr("lite_build.build.patch_wait_async", lambda site: [])
+    monkeypatch.setattr("lite_build.site.patches.patch_wait_async", lambda site: [])
 
     with pytest.raises(LiteBuildError) as stopped:
         build(load_config(cwd=root))

@@ -1,9 +1,9 @@
 """Each build step declares the configuration it reads; a change to any of it rebuilds the step.
 
-The declarations (``STEP_OPTIONS`` in lite_build/build.py) are checked three ways: every option
-is claimed by a step or named as no build input; a real build reads, in each step, only what
-that step declares; and changing an option the user can change on its own (``id``) rebuilds the
-site with the new value.
+The declarations (each step's ``options``, lite_build/pipeline/) are checked three ways:
+every option is claimed by a step or named as no build input; a real build reads, in each
+step, only what that step declares; and changing an option the user can change on its own
+(``id``) rebuilds the site with the new value.
 """
 
 from __future__ import annotations
@@ -16,9 +16,8 @@ from typing import Any
 
 import pytest
 
-from lite_build import build as build_module
-from lite_build.build import NOT_BUILD_INPUTS, STEP_OPTIONS, build
 from lite_build.config import OPTIONS, Table, load_config
+from lite_build.pipeline import NOT_BUILD_INPUTS, STEP_OPTIONS, build, engine
 
 DECLARED = {name for names in STEP_OPTIONS.values() for name in names}
 TABLES = {option.name for option in OPTIONS if option.type in ("table", "array of tables")}
@@ -103,7 +102,7 @@ def recorded_steps(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, set[st
     """What each step of the builds made in the test read of the configuration."""
     reads: dict[str, set[str]] = {}
     running: list[str] = []
-    step_of = build_module._Pipeline._step
+    step_of = engine.Pipeline._step
 
     def timed_step(self: Any, name: str, action: Callable[[], None]) -> Callable[[], bool]:
         def tracked() -> None:
@@ -115,14 +114,14 @@ def recorded_steps(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, set[st
 
         return step_of(self, name, tracked)
 
-    real_init = build_module._Pipeline.__init__
+    real_init = engine.Pipeline.__init__
 
     def recording_init(self: Any, config: Any, *args: Any, **kwargs: Any) -> None:
         view = Recording(config, "", lambda: running[-1] if running else None, reads)
         real_init(self, view, *args, **kwargs)
 
-    monkeypatch.setattr(build_module._Pipeline, "_step", timed_step)
-    monkeypatch.setattr(build_module._Pipeline, "__init__", recording_init)
+    monkeypatch.setattr(engine.Pipeline, "_step", timed_step)
+    monkeypatch.setattr(engine.Pipeline, "__init__", recording_init)
     yield reads
 
 

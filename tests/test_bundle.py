@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from lite_build.bundle import default_bundle_path, launcher, make_bundle
+from lite_build.commands.bundle import default_bundle_path, launcher, make_bundle
 from lite_build.errors import LiteBuildError
 
 start = launcher()

@@ -8,9 +8,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lite_build.bundle import launcher
 from lite_build.cli import EXIT_OK, _size, main
-from lite_build.compress import size_report
+from lite_build.commands.bundle import launcher
+from lite_build.site.compress import size_report
 
 pytestmark = pytest.mark.integration
 

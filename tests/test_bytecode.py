@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from lite_build.bytecode import precompile_wheels
-from lite_build.runtime import PyodideRuntime
+from lite_build.kernel.bytecode import precompile_wheels
+from lite_build.kernel.runtime import PyodideRuntime
 from tests.conftest import RecordingReporter, make_demo_wheel
 
 
@@ -27,7 +27,7 @@ def test_without_node_the_wheels_ship_as_they_are(
 ) -> None:
     monkeypatch.setenv("LITE_BUILD_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("LITE_BUILD_NODE", raising=False)
-    monkeypatch.setattr("lite_build.bytecode.shutil.which", lambda name: None)
+    monkeypatch.setattr("lite_build.kernel.bytecode.shutil.which", lambda name: None)
     wheel = make_wheel(tmp_path)
     runtime = PyodideRuntime(version="0.0.0", folder=tmp_path, lock={})
     reporter = RecordingReporter()
@@ -42,9 +42,9 @@ def test_without_node_the_wheels_ship_as_they_are(
 def test_wheels_get_unchecked_hash_pycs_from_the_sites_runtime(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from lite_build.bytecode import node_executable
     from lite_build.config import load_config
-    from lite_build.runtime import ensure_runtime
+    from lite_build.kernel.bytecode import node_executable
+    from lite_build.kernel.runtime import ensure_runtime
 
     if node_executable() is None:
         pytest.skip("Node.js is not installed")

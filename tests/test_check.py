@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lite_build.check import Cell, _cell_failure, _choose_kernel, notebook_cells
+from lite_build.commands.check import Cell, _cell_failure, _choose_kernel, notebook_cells
 from lite_build.errors import LiteBuildError
 
 
@@ -71,7 +71,7 @@ def test_the_notebooks_own_kernel_wins_else_the_default() -> None:
 
 
 def test_exception_names_read_like_python_prints_them() -> None:
-    from lite_build.check import exception_name
+    from lite_build.commands.check import exception_name
 
     assert exception_name("<class 'ZeroDivisionError'>") == "ZeroDivisionError"
     assert (

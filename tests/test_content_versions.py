@@ -8,7 +8,7 @@ from pathlib import Path
 
 import nbformat
 
-from lite_build.content import cells_text, content_versions
+from lite_build.site.content import cells_text, content_versions
 
 
 def short_hash(data: bytes) -> str:

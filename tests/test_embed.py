@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lite_build.config import load_config
-from lite_build.embed import (
+from lite_build.commands.embed import (
     ReplOptions,
     embed_command,
     embed_page,
@@ -18,6 +17,7 @@ from lite_build.embed import (
     repl_snippet,
     repl_url,
 )
+from lite_build.config import load_config
 from lite_build.errors import LiteBuildError
 
 SITE = "https://example.org/course/"

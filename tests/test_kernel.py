@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from lite_build.kernel import ENVIRONMENT_MODULE, environment_wheel
+from lite_build.kernel.wheels import ENVIRONMENT_MODULE, environment_wheel
 
 
 class FakeShell:
@@ -90,11 +90,7 @@ def test_the_wheel_is_deterministic_and_named_for_its_content() -> None:
 def test_the_kernel_shims_come_from_the_kernel_extension_with_their_hashes() -> None:
     import hashlib
 
-    from lite_build.kernel import (
-        KERNEL_START_PACKAGES,
-        kernel_extension_dir,
-        kernel_shims,
-    )
+    from lite_build.kernel.wheels import KERNEL_START_PACKAGES, kernel_extension_dir, kernel_shims
 
     shims = {shim.name: shim for shim in kernel_shims(kernel_extension_dir())}
     assert set(shims) == {"piplite", "ipykernel", "pyodide-kernel"}
@@ -111,7 +107,7 @@ def test_a_kernel_extension_without_a_shim_is_reported(tmp_path: Any) -> None:
     import json
 
     from lite_build.errors import LiteBuildError
-    from lite_build.kernel import kernel_shims
+    from lite_build.kernel.wheels import kernel_shims
 
     (tmp_path / "static" / "pypi").mkdir(parents=True)
     (tmp_path / "static" / "pypi" / "all.json").write_text(json.dumps({}))

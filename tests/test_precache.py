@@ -6,15 +6,10 @@ import gzip
 import json
 from pathlib import Path
 
-from lite_build.compress import compress_site, size_report
-from lite_build.hosting import headers_file
-from lite_build.precache import (
-    PRECACHE_WORKER,
-    install_precache,
-    keep_worker_registered,
-    plan_precache,
-    worker_script,
-)
+from lite_build.site.compress import compress_site, size_report
+from lite_build.site.hosting import headers_file
+from lite_build.site.patches import keep_worker_registered
+from lite_build.site.precache import PRECACHE_WORKER, install_precache, plan_precache, worker_script
 
 # the shape of JupyterLite 0.8.6's minified ServiceWorkerManager, trimmed
 BUNDLE = (

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from lite_build.errors import LiteBuildError
-from lite_build.kernel import KERNELS_PLUGIN_ID
-from lite_build.prestart import KERNEL_APPS, install_prestart, prestart_settings
+from lite_build.kernel.wheels import KERNELS_PLUGIN_ID
+from lite_build.site.patches import install_prestart
+from lite_build.site.prestart import KERNEL_APPS, prestart_settings
 
 STATIC = "extensions/@lite-build/environments-extension/static"
 

@@ -17,7 +17,7 @@ from typing import Any, Literal, cast
 import pytest
 
 from lite_build.errors import LiteBuildError
-from lite_build.runtime import RUNTIME_FILES, PyodideRuntime, ensure_runtime
+from lite_build.kernel.runtime import RUNTIME_FILES, PyodideRuntime, ensure_runtime
 from lite_build.ui import Advance, NullReporter, Reporter
 
 VERSION = "314.0.6"

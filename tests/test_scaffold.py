@@ -11,9 +11,9 @@ import nbformat
 import pytest
 from jupyterlite_pyodide_kernel.constants import PYODIDE_VERSION
 
+from lite_build.commands.init import init_project
 from lite_build.config import OPTIONS, load_config
 from lite_build.errors import LiteBuildError
-from lite_build.scaffold import init_project
 
 PROJECT_FILES = [
     ".gitignore",

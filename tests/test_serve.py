@@ -11,8 +11,8 @@ from typing import cast
 
 import pytest
 
+from lite_build.commands.serve import SiteServer, make_server, serve_forever
 from lite_build.errors import LiteBuildError
-from lite_build.serve import SiteServer, make_server, serve_forever
 from lite_build.ui import NullReporter, Reporter
 
 Fetch = Callable[..., http.client.HTTPResponse]

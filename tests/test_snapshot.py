@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from lite_build.runtime import PyodideRuntime
-from lite_build.snapshot import (
+from lite_build.kernel.runtime import PyodideRuntime
+from lite_build.kernel.snapshot import (
     KERNEL_MODULE,
     SCRIPT,
     SNAPSHOT_FILE,
@@ -28,9 +28,9 @@ from tests.conftest import RecordingReporter, make_demo_wheel
 @pytest.fixture(scope="module")
 def node_runtime() -> tuple[str, PyodideRuntime]:
     """Node.js and the repository's Pyodide runtime, which make and restore snapshots."""
-    from lite_build.bytecode import node_executable
     from lite_build.config import load_config
-    from lite_build.runtime import ensure_runtime
+    from lite_build.kernel.bytecode import node_executable
+    from lite_build.kernel.runtime import ensure_runtime
 
     node = node_executable()
     if node is None:
@@ -76,7 +76,7 @@ def test_without_node_there_is_no_snapshot_and_the_build_says_why(
 ) -> None:
     monkeypatch.setenv("LITE_BUILD_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("LITE_BUILD_NODE", raising=False)
-    monkeypatch.setattr("lite_build.bytecode.shutil.which", lambda name: None)
+    monkeypatch.setattr("lite_build.kernel.bytecode.shutil.which", lambda name: None)
     runtime = PyodideRuntime(version="0.0.0", folder=tmp_path, lock={})
     for path in runtime.files:
         path.write_text(path.name)
@@ -172,7 +172,7 @@ def test_a_snapshot_holds_the_imported_modules_and_is_made_once(
 ) -> None:
     node, runtime = node_runtime
     monkeypatch.setenv("LITE_BUILD_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr("lite_build.snapshot.START_IMPORTS", ("demo",))
+    monkeypatch.setattr("lite_build.kernel.snapshot.START_IMPORTS", ("demo",))
     wheel = make_demo_wheel(tmp_path, {"demo/__init__.py": "import random\nANSWER = 6 * 7\n"})
     # a wheel with a compiled extension is not in the image: Pyodide loads it the usual way
     native = tmp_path / "native-1.0-py3-none-any.whl"
@@ -210,7 +210,7 @@ def test_a_snapshot_holds_the_imported_modules_and_is_made_once(
     assert checks == "42 from the build 1 1.0 pyodide.loadPackage true"
 
     # made once: the same inputs take the cached file, other settings make another
-    monkeypatch.setattr("lite_build.snapshot.subprocess.run", _fail)
+    monkeypatch.setattr("lite_build.kernel.snapshot.subprocess.run", _fail)
     assert snapshot_with({"DEMO": "from the build"}) == made
     assert snapshot_with({"DEMO": "changed"}) is None
     assert reporter.messages[-1].endswith("making one with Node.js failed: not again")
@@ -222,8 +222,8 @@ def test_a_shell_that_fails_at_build_time_is_left_to_the_browser(
 ) -> None:
     node, runtime = node_runtime
     monkeypatch.setenv("LITE_BUILD_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr("lite_build.snapshot.START_IMPORTS", ("demo",))
-    monkeypatch.setattr("lite_build.snapshot.KERNEL_MODULE", "demo.shell")
+    monkeypatch.setattr("lite_build.kernel.snapshot.START_IMPORTS", ("demo",))
+    monkeypatch.setattr("lite_build.kernel.snapshot.KERNEL_MODULE", "demo.shell")
     shell = "import demo\ndemo.HALF_MADE = True\nraise RuntimeError('no shell here')\n"
     wheel = make_demo_wheel(tmp_path, {"demo/__init__.py": "", "demo/shell.py": shell})
 
@@ -263,7 +263,7 @@ def test_an_image_that_would_hold_node_only_state_is_not_made_and_the_build_says
 ) -> None:
     _, runtime = node_runtime
     monkeypatch.setenv("LITE_BUILD_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr("lite_build.snapshot.START_IMPORTS", ("demo",))
+    monkeypatch.setattr("lite_build.kernel.snapshot.START_IMPORTS", ("demo",))
     source, reason = UNFAITHFUL[left_behind]
     wheel = make_demo_wheel(tmp_path, {"demo/__init__.py": source})
     reporter = RecordingReporter()
@@ -291,7 +291,7 @@ def test_the_same_inputs_make_the_same_image_from_any_folder(
     node_runtime: tuple[str, PyodideRuntime], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _, runtime = node_runtime
-    monkeypatch.setattr("lite_build.snapshot.START_IMPORTS", ("demo",))
+    monkeypatch.setattr("lite_build.kernel.snapshot.START_IMPORTS", ("demo",))
     wheel = make_demo_wheel(
         tmp_path,
         {"demo/__init__.py": "import random, time\nMADE = (random.random(), time.time())\n"},

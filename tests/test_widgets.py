@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from lite_build import widgets
-from lite_build.build import build
 from lite_build.config import load_config
 from lite_build.errors import LiteBuildError
-from lite_build.site import has_stale_extensions, jupyter_lite_build_config
-from lite_build.widgets import (
+from lite_build.pipeline import build
+from lite_build.site import widgets
+from lite_build.site.jupyterlite import has_stale_extensions, jupyter_lite_build_config
+from lite_build.site.widgets import (
     WIDGETS_EXTENSION,
     environments_with_widgets,
     installed_manager_version,

@@ -27,7 +27,7 @@ from packaging.utils import canonicalize_name, parse_wheel_filename
 from lite_build.cache import Digest, download, sha256_of
 from lite_build.config import Environment, SiteConfig
 from lite_build.errors import LiteBuildError
-from lite_build.kernel import (
+from lite_build.kernel.wheels import (
     kernel_extension_dir,
     kernel_requirements,
     preferred_versions,

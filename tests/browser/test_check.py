@@ -9,10 +9,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lite_build.build import build
-from lite_build.check import check_site
 from lite_build.cli import EXIT_ERROR, main
+from lite_build.commands.check import check_site
 from lite_build.config import load_config
+from lite_build.pipeline import build
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 

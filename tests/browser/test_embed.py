@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from lite_build.commands.embed import embed_command
 from lite_build.config import load_config
-from lite_build.embed import embed_command
 from tests.conftest import REPO, Offline, Served
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]

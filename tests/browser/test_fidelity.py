@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from lite_build.build import build
 from lite_build.config import load_config
+from lite_build.pipeline import build
 from tests.browser import lab
 from tests.conftest import REPO, Served, assert_nothing_left_the_site, offline_browser_page
 

@@ -10,8 +10,8 @@ from typing import Any
 import nbformat
 import pytest
 
-from lite_build.build import build
 from lite_build.config import load_config
+from lite_build.pipeline import build
 from tests.browser import lab
 from tests.conftest import Offline, Served
 

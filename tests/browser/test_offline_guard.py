@@ -18,8 +18,8 @@ from urllib.parse import quote
 import nbformat
 import pytest
 
-from lite_build.build import build
 from lite_build.config import load_config
+from lite_build.pipeline import build
 from tests.browser import lab
 from tests.conftest import Offline, Served, assert_nothing_left_the_site, offline_browser_page
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from lite_build.build import build
 from lite_build.config import load_config
+from lite_build.pipeline import build
 from tests.browser import lab
 from tests.conftest import Offline, Served
 from tests.packages.sources_project import make_distribution, make_sources_project, serve_counting

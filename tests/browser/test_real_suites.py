@@ -20,10 +20,10 @@ from typing import Any
 import httpx
 import pytest
 
-from lite_build.build import build
 from lite_build.cache import cache_dir
 from lite_build.config import load_config
 from lite_build.packages.index import SimpleIndex
+from lite_build.pipeline import build
 from tests.browser import lab
 from tests.conftest import Served, assert_nothing_left_the_site, offline_browser_page
 

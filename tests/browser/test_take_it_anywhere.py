@@ -13,11 +13,11 @@ from typing import Any
 import nbformat
 import pytest
 
-from lite_build.build import build
-from lite_build.bundle import make_bundle
+from lite_build.commands.bundle import make_bundle
+from lite_build.commands.serve import make_server
 from lite_build.config import load_config
-from lite_build.precache import CACHE_PREFIX, PRECACHE_WORKER
-from lite_build.serve import make_server
+from lite_build.pipeline import build
+from lite_build.site.precache import CACHE_PREFIX, PRECACHE_WORKER
 from tests.browser import lab
 from tests.conftest import Offline
 from tests.test_bundle import stop_launcher, system_python

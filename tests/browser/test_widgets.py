@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from lite_build.widgets import WIDGETS_EXTENSION
+from lite_build.site.widgets import WIDGETS_EXTENSION
 from tests.browser import lab
 from tests.conftest import Offline, Served
 

@@ -16,8 +16,8 @@ from lite_build.cache import CACHE_ENV_VAR
 from lite_build.errors import LiteBuildError
 from lite_build.packages.distribution import PyodideDistribution
 from lite_build.packages.index import wheel_cache_path
-from lite_build.packages.lock import lock_entry, make_lock, make_piplite_index, verify_lock
 from lite_build.packages.platform import PyodidePlatform
+from lite_build.packages.pyodide_lock import lock_entry, make_lock, make_piplite_index, verify_lock
 from lite_build.packages.resolve import resolve
 from lite_build.packages.sources import PackageSources, SourceSettings
 from tests.packages.conftest import PYODIDE_314_INFO, FakeIndex, build_wheel

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from lite_build.errors import LiteBuildError
-from lite_build.kernel import kernel_extension_dir, kernel_index
-from lite_build.packages.lock import (
+from lite_build.kernel.wheels import kernel_extension_dir, kernel_index
+from lite_build.packages.pyodide_lock import (
     lock_entry,
     make_lock,
     make_piplite_index,

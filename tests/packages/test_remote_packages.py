@@ -19,13 +19,13 @@ import pytest
 from rich.console import Console
 
 from lite_build import cli
-from lite_build.build import BuildResult, build
 from lite_build.config import load_config
 from lite_build.errors import LiteBuildError
+from lite_build.kernel.runtime import ensure_runtime
 from lite_build.packages.index import wheel_cache_path
-from lite_build.packages.lock import verify_lock
+from lite_build.packages.pyodide_lock import verify_lock
 from lite_build.packages.sources import lock_site
-from lite_build.runtime import ensure_runtime
+from lite_build.pipeline import BuildResult, build
 from tests.conftest import RecordingReporter
 from tests.packages.conftest import build_wheel
 from tests.packages.sources_project import (

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from urllib.parse import quote, urlencode, urlsplit
 
 from lite_build.config import SiteConfig
-from lite_build.content import collect_content
 from lite_build.errors import LiteBuildError
+from lite_build.site.content import collect_content
 
 #: JupyterLab theme names by the short names the CLI accepts
 THEMES = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}

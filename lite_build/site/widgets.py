@@ -9,10 +9,11 @@ it on every start, so a site ships it only when some environment's packages incl
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jupyter_core.paths import jupyter_path
 from packaging.specifiers import SpecifierSet
@@ -20,6 +21,11 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from lite_build.errors import LiteBuildError
+
+if TYPE_CHECKING:
+    from lite_build.kernel.environments import EnvironmentPackages
+
+log = logging.getLogger("lite_build")
 
 WIDGETS_PACKAGE = "ipywidgets"
 #: the JupyterLab extension, and the Python distribution that installs it
@@ -103,3 +109,13 @@ def installed_manager_version() -> str:
         return metadata.version(WIDGETS_DISTRIBUTION)
     except metadata.PackageNotFoundError:
         return ""
+
+
+def widget_extensions(environments: dict[str, EnvironmentPackages]) -> list[Path]:
+    """The widget manager's extension folder, if some environment ships ipywidgets."""
+    using = environments_with_widgets({name: env.packages for name, env in environments.items()})
+    if not using:
+        return []
+    folder = widgets_extension_dir()
+    log.info("shipping the widget manager %s for environment(s) %s", folder, ", ".join(using))
+    return [folder]

@@ -39,14 +39,15 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
-from lite_build.bytecode import node_executable
 from lite_build.cache import cache_dir, sha256_of
-from lite_build.runtime import PyodideRuntime
+from lite_build.kernel.bytecode import node_executable
+from lite_build.kernel.runtime import PyodideRuntime
+from lite_build.resources import TEMPLATES
 from lite_build.ui import NullReporter, Reporter
 
 log = logging.getLogger("lite_build")
 
-SCRIPT = Path(__file__).parent / "templates" / "make-snapshot.mjs"
+SCRIPT = TEMPLATES / "make-snapshot.mjs"
 #: the snapshot's name in the environment's folder of the site (and of the work folder)
 SNAPSHOT_FILE = "kernel.snapshot"
 TIMEOUT = 600

@@ -16,21 +16,21 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
-from lite_build.bytecode import precompile_wheels
 from lite_build.cache import sha256_of
 from lite_build.config import Environment
-from lite_build.kernel import (
+from lite_build.kernel.bytecode import precompile_wheels
+from lite_build.kernel.runtime import PyodideRuntime
+from lite_build.kernel.wheels import (
     ENVIRONMENT_PACKAGE,
     environment_wheel,
     kernel_extension_dir,
     kernel_shims,
 )
 from lite_build.packages.index import SimpleIndex, default_index_url
-from lite_build.packages.lock import lock_entry, make_lock, make_piplite_index, write_json
 from lite_build.packages.lockfile import LockFile
+from lite_build.packages.pyodide_lock import lock_entry, make_lock, make_piplite_index, write_json
 from lite_build.packages.sources import PackageSources, SourceSettings, choose_packages
-from lite_build.runtime import PyodideRuntime
-from lite_build.site import WHEELS_FROM_LOCK
+from lite_build.site.paths import WHEELS_FROM_LOCK
 from lite_build.ui import NullReporter, Reporter
 
 LOCK = "pyodide-lock.json"

@@ -23,14 +23,15 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from lite_build.bytecode import node_executable
+from lite_build import resources
 from lite_build.errors import LiteBuildError
+from lite_build.kernel.bytecode import node_executable
 from lite_build.ui import NullReporter, Reporter
 
 log = logging.getLogger(__name__)
 
 #: the composer script, bundled by the extension's build (extension/build-composer.js)
-COMPOSER = Path(__file__).parent / "composer" / "compose-settings.cjs"
+COMPOSER = resources.COMPOSER
 #: where JupyterLite keeps the settings schemas, in the app folder
 SCHEMAS_DIR = Path("build") / "schemas"
 SCHEMA_FILES = ("all.json", "all_federated.json")

@@ -16,12 +16,16 @@ import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jupyter_core.paths import jupyter_path
 from packaging.utils import canonicalize_name
 
 from lite_build.errors import LiteBuildError
+from lite_build.resources import LABEXTENSION
+
+if TYPE_CHECKING:
+    from lite_build.kernel.runtime import PyodideRuntime
 
 KERNEL_EXTENSION = "@jupyterlite/pyodide-kernel-extension"
 #: the settings key of the kernel plugin in jupyter-lite.json's litePluginSettings
@@ -30,7 +34,7 @@ KERNEL_PLUGIN_ID = f"{KERNEL_EXTENSION}:kernel"
 ENVIRONMENTS_EXTENSION = "@lite-build/environments-extension"
 KERNELS_PLUGIN_ID = f"{ENVIRONMENTS_EXTENSION}:kernels"
 #: where the prebuilt extension ships inside this package
-ENVIRONMENTS_EXTENSION_DIR = Path(__file__).parent / "labextension"
+ENVIRONMENTS_EXTENSION_DIR = LABEXTENSION
 #: installed by the kernel at start, beyond what the extension's own index provides
 KERNEL_PACKAGES = ("comm", "ipython", "jedi")
 #: the kernel extension's own packages the kernel installs at start: what each imports, and
@@ -195,6 +199,15 @@ def site_packages_dir(python_version: str) -> str:
 def ipython_dir(python_version: str) -> str:
     """The IPYTHONDIR the kernel is started with: the profile inside the environment wheel."""
     return f"{site_packages_dir(python_version)}/{ENVIRONMENT_MODULE}/ipython"
+
+
+#: what every environment's kernel loads when it starts
+KERNEL_ROOTS = (*KERNEL_START_PACKAGES, ENVIRONMENT_PACKAGE)
+
+
+def kernel_env(runtime: PyodideRuntime) -> dict[str, str]:
+    """The environment variables each kernel's Python starts with."""
+    return {"IPYTHONDIR": ipython_dir(runtime.lock["info"]["python"])}
 
 
 def startup_code(preload_imports: list[str]) -> str:

@@ -24,7 +24,7 @@ from pathlib import Path
 from types import ModuleType
 
 from lite_build.errors import LiteBuildError
-from lite_build.site import SITE_MANIFEST
+from lite_build.site.paths import SITE_MANIFEST
 from lite_build.ui import NullReporter, Reporter
 
 LAUNCHER_FILES = ("start.py", "start.sh", "start.command", "start.bat")

@@ -12,8 +12,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from lite_build.kernel import KERNELS_PLUGIN_ID
-from lite_build.precache import on_demand_files, precached_files
+from lite_build.kernel.wheels import KERNELS_PLUGIN_ID
+from lite_build.site.precache import on_demand_files, precached_files
 
 #: worth compressing: text, and WebAssembly (the runtime shrinks to about a third)
 COMPRESSIBLE_SUFFIXES = frozenset(

@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lite_build.errors import LiteBuildError
-from lite_build.snapshot import SNAPSHOT_FILE
+from lite_build.kernel.snapshot import SNAPSHOT_FILE
+from lite_build.resources import BROWSER
 
 #: the service worker's code (the site's file list goes in front of it)
-PRECACHE_TEMPLATE = Path(__file__).parent / "templates" / "precache-worker.js"
+PRECACHE_TEMPLATE = BROWSER / "precache-worker.js"
 
 SERVICE_WORKER = "service-worker.js"
 PRECACHE_WORKER = "lite-build-sw.js"
@@ -140,38 +141,4 @@ def install_precache(site: Path) -> Precache:
     prologue = re.match(r"""\s*(["'])use strict\1;?\s*""", text)
     head = prologue.group(0) if prologue else ""
     worker.write_text(head + import_line(precache) + text[len(head) :], encoding="utf-8")
-    keep_worker_registered(site)
     return precache
-
-
-#: JupyterLite 0.8 unregisters every service worker on each page load that finds one (it stores
-#: the broadcast channel's name where it means its own version, and also unregisters when no
-#: version is stored yet). Offline, registering again fails and the next reload finds no worker
-#: at all. Fixed: store the version, unregister only when a stored version differs.
-_VERSION_MARKER = re.compile(
-    r'(console\.info\("All existing service workers have been unregistered\."\)\}'
-    r"localStorage\.setItem\(\w+,)(\w+)\)"
-)
-_APP_VERSION = re.compile(r'(\w+)=\w+\.PageConfig\.getOption\("appVersion"\)')
-_UNREGISTER_TEST = re.compile(r"if\((\w+)&&\1!==(\w+)\|\|!\1\)")
-
-
-def keep_worker_registered(site: Path) -> list[Path]:
-    """Fix JupyterLite's worker version check in the app bundles that carry it; the patched files.
-
-    A bundle whose code does not look as expected (another JupyterLite version) is left alone.
-    """
-    patched = []
-    for script in sorted((site / "build").glob("*.js")):
-        text = script.read_text(encoding="utf-8")
-        if "_unregisterOldServiceWorkers" not in text:
-            continue
-        marker = _VERSION_MARKER.findall(text)
-        version = _APP_VERSION.findall(text)
-        test = _UNREGISTER_TEST.findall(text)
-        if len(marker) == 1 and len(version) == 1 and len(test) == 1 and test[0][1] == version[0]:
-            fixed = _VERSION_MARKER.sub(rf"\g<1>{version[0]})", text)
-            fixed = _UNREGISTER_TEST.sub(lambda m: f"if({m[1]}&&{m[1]}!=={m[2]})", fixed)
-            script.write_text(fixed, encoding="utf-8")
-            patched.append(script)
-    return patched

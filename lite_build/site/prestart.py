@@ -11,20 +11,20 @@ the same environment, or ends it (see extension/src/prestart.worker.ts and src/i
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 from typing import Any
 
 from lite_build.errors import LiteBuildError
-from lite_build.kernel import ENVIRONMENTS_EXTENSION, KERNELS_PLUGIN_ID
-from lite_build.precache import SERVICE_WORKER
+from lite_build.kernel.wheels import ENVIRONMENTS_EXTENSION, KERNELS_PLUGIN_ID
+from lite_build.resources import browser_script
+from lite_build.site.precache import SERVICE_WORKER
 
 #: the apps whose pages start kernels
 KERNEL_APPS = ("lab", "notebooks", "repl", "consoles")
 MARKER = "lite-build:prestart"
 
 #: the page script: runs before any bundle loads; ``SETTINGS`` is filled in at build time
-PAGE_SCRIPT = (Path(__file__).parent / "templates" / "prestart-page.js").read_text(encoding="utf-8")
+PAGE_SCRIPT = browser_script("prestart-page.js")
 
 
 def prestart_settings(site: Path) -> dict[str, Any]:
@@ -65,25 +65,3 @@ def _one_file(site: Path, folder: Path, pattern: str) -> str:
             f"{pattern} file, found {len(found)}; rebuild it (scripts/setup.sh)"
         )
     return "./" + found[0].relative_to(site).as_posix()
-
-
-def install_prestart(site: Path) -> list[Path]:
-    """Put the page script at the top of each kernel app's page; returns the pages changed."""
-    settings = json.dumps(prestart_settings(site), sort_keys=True).replace("</", "<\\/")
-    body = textwrap.indent(PAGE_SCRIPT.replace("SETTINGS", settings), "      ")
-    script = f"<script>\n{body}    </script>\n"
-    changed = []
-    for app in KERNEL_APPS:
-        page = site / app / "index.html"
-        if not page.is_file():
-            continue
-        text = page.read_text(encoding="utf-8")
-        if MARKER in text:
-            continue
-        head = text.find("<head>")
-        if head < 0:
-            raise LiteBuildError(f"{page} has no <head>; cannot add the kernel start script")
-        at = head + len("<head>")
-        page.write_text(f"{text[:at]}\n    {script}{text[at:]}", encoding="utf-8")
-        changed.append(page)
-    return changed

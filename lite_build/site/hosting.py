@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lite_build.serve import ISOLATION_HEADERS
+from lite_build.commands.serve import ISOLATION_HEADERS
 
 HEADERS_FILE = "_headers"
 

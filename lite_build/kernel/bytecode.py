@@ -22,12 +22,13 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from lite_build.cache import cache_dir, sha256_of
-from lite_build.runtime import PyodideRuntime
+from lite_build.kernel.runtime import PyodideRuntime
+from lite_build.resources import TEMPLATES
 from lite_build.ui import NullReporter, Reporter
 
 log = logging.getLogger("lite_build")
 
-TEMPLATES = Path(__file__).parent / "templates"
+TEMPLATES = TEMPLATES
 SCRIPT = TEMPLATES / "compile-wheels.mjs"
 #: where Pyodide sees the host's file system (see compile-wheels.mjs)
 HOST = "/host"

@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from lite_build.errors import LiteBuildError
+from lite_build.resources import browser_script
 from lite_build.ui import NullReporter, Reporter
 
 SKIP_TAG = "skip-check"
@@ -42,7 +43,7 @@ CHROMIUM_ARGS = (
 )
 
 #: installed into the page: runs code in a notebook session through JupyterLab's services
-HARNESS = (Path(__file__).parent / "templates" / "check-harness.js").read_text(encoding="utf-8")
+HARNESS = browser_script("check-harness.js")
 
 
 @dataclass
@@ -150,7 +151,7 @@ def check_site(
             "lite-build check drives a browser with Playwright: "
             "pip install 'lite-build[check]' (and have Chromium installed)"
         ) from error
-    from lite_build.serve import make_server
+    from lite_build.commands.serve import make_server
 
     server = make_server(site, host="127.0.0.1", port=0, isolated=isolated)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -1,0 +1,124 @@
+"""Step 4, ``site``: assemble the site in a staging folder, patch and verify it there, then
+swap it in for the output (a failed build leaves the previous site as it was)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from lite_build.commands.embed import EMBED_PAGE, content_notebooks, default_kernel, embed_page
+from lite_build.files import copy_tree, write_json
+from lite_build.kernel.environments import LOCK, PIPLITE_INDEX, WHEELS, load_environment_packages
+from lite_build.kernel.snapshot import SNAPSHOT_FILE
+from lite_build.packages.pyodide_lock import verify_lock
+from lite_build.pipeline.packages import SNAPSHOT_JSON, snapshot_sha256
+from lite_build.pipeline.step import Step
+from lite_build.site import patches
+from lite_build.site.compress import compress_site
+from lite_build.site.content import CONTENT_VERSIONS, content_versions
+from lite_build.site.hosting import write_hosting_files
+from lite_build.site.jupyterlite import verify_site_config
+from lite_build.site.paths import (
+    APP_JUNK,
+    PYODIDE_DIR,
+    SITE_MANIFEST,
+    WHEELS_DIR,
+    environment_dir,
+    logo_name,
+)
+from lite_build.site.precache import PRECACHE_TEMPLATE, install_precache
+from lite_build.site.publish import manifest, publish, staging_dirs
+
+
+class SiteStep(Step):
+    name = "site"
+    options = (
+        "title",
+        "content",
+        "output",
+        "offline",
+        "isolated",
+        "precache",
+        "default-kernel",
+        "environments[].name",
+        "environments[].logo",
+    )
+
+    def describe(self) -> str:
+        return f"assemble, verify and publish {self.config.output}"
+
+    def inputs(self) -> list[Path]:
+        return [
+            self.work.app_stamp,
+            self.work.runtime_json,
+            *(
+                self.work.packages_dir(env.name) / name
+                for env in self.config.environments
+                for name in (LOCK, PIPLITE_INDEX, WHEELS, SNAPSHOT_JSON)
+            ),
+            # the service worker's code too: a development install changes it in place
+            PRECACHE_TEMPLATE,
+        ]
+
+    def targets(self) -> list[Path]:
+        return [self.config.output / SITE_MANIFEST]
+
+    def run(self) -> None:
+        staging, _ = staging_dirs(self.config.output)
+        if staging.exists():
+            shutil.rmtree(staging)
+        try:
+            self.assemble(staging)
+            publish(staging, self.config.output)
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging, ignore_errors=True)
+
+    def assemble(self, staging: Path) -> None:
+        """The whole site in ``staging``: the app, the runtime, the wheels, our files."""
+        config, work = self.config, self.work
+        copy_tree(work.app_dir, staging, skip=APP_JUNK)
+        runtime = work.runtime()
+        pyodide_dir = staging / PYODIDE_DIR
+        pyodide_dir.mkdir(parents=True, exist_ok=True)
+        for path in runtime.files:
+            if path.name != LOCK:
+                shutil.copy2(path, pyodide_dir / path.name)
+        wheels_dir = staging / WHEELS_DIR
+        wheels_dir.mkdir(parents=True, exist_ok=True)
+        environments = []
+        locks = []
+        for env in config.environments:
+            packages = load_environment_packages(work.packages_dir(env.name))
+            # wheels that several environments share are stored once
+            for filename, source in packages.wheels.items():
+                target = wheels_dir / filename
+                if not target.exists():
+                    shutil.copy2(source, target)
+            env_dir = staging / environment_dir(env.name)
+            env_dir.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(packages.lock_path, env_dir / LOCK)
+            shutil.copy2(packages.piplite_index_path, env_dir / PIPLITE_INDEX)
+            if snapshot_sha256(packages.folder):
+                shutil.copy2(packages.folder / SNAPSHOT_FILE, env_dir / SNAPSHOT_FILE)
+            logo = logo_name(env.logo)
+            if env.logo and logo:
+                shutil.copy2(env.logo, env_dir / logo)
+            locks.append(env_dir / LOCK)
+            environments.append(packages.describe())
+        patches.apply(staging, title=config.title)
+        (staging / EMBED_PAGE).write_text(
+            embed_page(config.title, content_notebooks(config), default_kernel(config)),
+            encoding="utf-8",
+        )
+        for lock in locks:
+            verify_lock(lock, allow_remote=not config.offline)
+        verify_site_config(staging)
+        write_json(staging / SITE_MANIFEST, manifest(config.title, runtime.version, environments))
+        write_json(staging / CONTENT_VERSIONS, content_versions(staging / "files"))
+        # for hosts and offline use: last, so the precache lists and the .gz siblings see every file
+        write_hosting_files(staging, isolated=config.isolated)
+        if config.precache:
+            install_precache(staging)
+            patches.apply_offline(staging)
+        compress_site(staging)
