@@ -257,7 +257,7 @@ def _cmd_build(args: argparse.Namespace, console: Console) -> int:
 
 def _cmd_lock(args: argparse.Namespace, console: Console) -> int:
     from lite_build.kernel.runtime import ensure_runtime
-    from lite_build.packages.sources import lock_site
+    from lite_build.packages.choose import lock_site
 
     config = _load(args)
     reporter = RichReporter(console)

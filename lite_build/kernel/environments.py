@@ -26,10 +26,11 @@ from lite_build.kernel.wheels import (
     kernel_extension_dir,
     kernel_shims,
 )
+from lite_build.packages.choose import choose_packages
 from lite_build.packages.index import SimpleIndex, default_index_url
 from lite_build.packages.lockfile import LockFile
 from lite_build.packages.pyodide_lock import lock_entry, make_lock, make_piplite_index, write_json
-from lite_build.packages.sources import PackageSources, SourceSettings, choose_packages
+from lite_build.packages.sources import PackageSources, SourceSettings
 from lite_build.site.paths import WHEELS_FROM_LOCK
 from lite_build.ui import NullReporter, Reporter
 

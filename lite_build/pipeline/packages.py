@@ -26,8 +26,9 @@ from lite_build.kernel.snapshot import FORMAT as SNAPSHOT_FORMAT
 from lite_build.kernel.snapshot import SCRIPT as SNAPSHOT_SCRIPT
 from lite_build.kernel.snapshot import SNAPSHOT_FILE, make_snapshot
 from lite_build.kernel.wheels import KERNEL_ROOTS, KERNEL_START_PACKAGES, STARTUP_RUNNER, kernel_env
+from lite_build.packages.choose import project_lock
 from lite_build.packages.index import INDEX_URL_ENV_VAR
-from lite_build.packages.sources import package_inputs, site_lock, site_sources
+from lite_build.packages.sources import package_inputs, site_sources
 from lite_build.pipeline.step import Step
 
 #: in an environment's work folder: the sha256 of its kernel snapshot (null: it has none)
@@ -94,7 +95,7 @@ class PackagesStep(Step):
     def run(self) -> None:
         runtime = self.work.runtime()
         sources = site_sources(self.config, reporter=self.reporter)
-        lock = site_lock(self.config)
+        lock = project_lock(self.config)
         for env in self.config.environments:
             prepared = prepare_environment(
                 env,

@@ -14,12 +14,12 @@ import pytest
 
 from lite_build.cache import CACHE_ENV_VAR
 from lite_build.errors import LiteBuildError
-from lite_build.packages.distribution import PyodideDistribution
 from lite_build.packages.index import wheel_cache_path
 from lite_build.packages.platform import PyodidePlatform
 from lite_build.packages.pyodide_lock import lock_entry, make_lock, make_piplite_index, verify_lock
 from lite_build.packages.resolve import resolve
 from lite_build.packages.sources import PackageSources, SourceSettings
+from lite_build.packages.sources.distribution import PyodideDistribution
 from tests.packages.conftest import PYODIDE_314_INFO, FakeIndex, build_wheel
 from tests.packages.sources_project import MSGPACK_SHA256, MSGPACK_WHEEL, msgpack_wheel
 
@@ -187,7 +187,7 @@ def test_a_tampered_file_in_the_tarball_is_refused_and_nothing_is_written(
     [file] = distribution.files("withlib")
 
     with pytest.raises(LiteBuildError) as caught:
-        distribution.fetch(file.filename, file.sha256, label="withlib 1.0")
+        distribution.fetch_file(file.filename, file.sha256, label="withlib 1.0")
 
     assert str(caught.value) == (
         f"withlib 1.0: {WITHLIB_WHEEL} from {archive} does not match the sha256 in the "

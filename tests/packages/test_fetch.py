@@ -8,8 +8,9 @@ import httpx
 import pytest
 
 from lite_build.errors import LiteBuildError
-from lite_build.packages.fetch import fetch_wheels
+from lite_build.packages.index import SimpleIndex
 from lite_build.packages.resolve import ResolvedPackage
+from lite_build.packages.sources.pypi import IndexSource
 
 if TYPE_CHECKING:
     from conftest import MakeWheel
@@ -26,6 +27,12 @@ def package_for(wheel: Path, *, digest: str | None = None) -> ResolvedPackage:
         depends=(),
         requested_extras=(),
     )
+
+
+def fetch(package: ResolvedPackage, client: httpx.Client) -> Path:
+    """The package fetched as a build fetches a file the package index chose."""
+    source = IndexSource(SimpleIndex("http://127.0.0.1:9/simple/"), client=client)
+    return source.fetch(package, offline=True)
 
 
 @pytest.fixture
@@ -45,11 +52,11 @@ def test_fetch_wheels_downloads_once(cache: Path, make_wheel: MakeWheel) -> None
         return httpx.Response(200, content=wheel.read_bytes())
 
     client = httpx.Client(transport=httpx.MockTransport(serve))
-    fetched = fetch_wheels([package], client=client)
-    again = fetch_wheels([package], client=client)
+    fetched = fetch(package, client)
+    again = fetch(package, client)
 
     expected = cache / "wheels" / package.sha256[:2] / package.sha256 / wheel.name
-    assert fetched == again == {"lib": expected}
+    assert fetched == again == expected
     assert expected.read_bytes() == wheel.read_bytes()
     assert requests == [f"/files/{wheel.name}"]
 
@@ -61,4 +68,4 @@ def test_fetch_wheels_checks_the_hash(cache: Path, make_wheel: MakeWheel) -> Non
     )
 
     with pytest.raises(LiteBuildError, match="does not match its published sha256 hash"):
-        fetch_wheels([package_for(wheel)], client=client)
+        fetch(package_for(wheel), client)

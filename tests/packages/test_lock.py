@@ -232,10 +232,10 @@ def test_verify_lock_unreadable(tmp_path: Path) -> None:
 
 @pytest.mark.integration
 def test_pypi_kernel_set_gives_a_verified_lock(tmp_path: Path) -> None:
-    from lite_build.packages.fetch import fetch_wheels
     from lite_build.packages.index import SimpleIndex
     from lite_build.packages.platform import PyodidePlatform
     from lite_build.packages.resolve import resolve
+    from lite_build.packages.sources.pypi import IndexSource
 
     provided = ["pyodide-kernel", "ipykernel", "piplite", "widgetsnbextension"]
     packages = resolve(
@@ -244,7 +244,8 @@ def test_pypi_kernel_set_gives_a_verified_lock(tmp_path: Path) -> None:
         SimpleIndex("https://pypi.org/simple/"),
         provided=dict.fromkeys(provided, "0.8.6"),
     )
-    wheels = fetch_wheels(packages)
+    index = SimpleIndex("https://pypi.org/simple/")
+    wheels = {p.name: IndexSource(index).fetch(p, offline=True) for p in packages}
     site = tmp_path / "site"
     site.mkdir()
     entries = []

@@ -22,9 +22,9 @@ from lite_build import cli
 from lite_build.config import load_config
 from lite_build.errors import LiteBuildError
 from lite_build.kernel.runtime import ensure_runtime
+from lite_build.packages.choose import lock_site
 from lite_build.packages.index import wheel_cache_path
 from lite_build.packages.pyodide_lock import verify_lock
-from lite_build.packages.sources import lock_site
 from lite_build.pipeline import BuildResult, build
 from tests.conftest import RecordingReporter
 from tests.packages.conftest import build_wheel

@@ -10,7 +10,6 @@ import pytest
 
 from lite_build.cache import CACHE_ENV_VAR
 from lite_build.errors import LiteBuildError
-from lite_build.packages.distribution import PyodideDistribution
 from lite_build.packages.lockfile import (
     LockedEnvironment,
     LockedPackage,
@@ -22,7 +21,12 @@ from lite_build.packages.lockfile import (
 from lite_build.packages.platform import PyodidePlatform
 from lite_build.packages.requirements import expand_packages
 from lite_build.packages.resolve import resolve
-from lite_build.packages.sources import LayeredIndex, LocalWheels
+from lite_build.packages.sources import LayeredIndex
+from lite_build.packages.sources.base import Unconfigured
+from lite_build.packages.sources.distribution import PyodideDistribution
+from lite_build.packages.sources.local import LocalWheels
+from lite_build.packages.sources.project import LocalProjects
+from lite_build.packages.sources.pypi import IndexSource
 from tests.packages.conftest import FakeIndex, build_wheel
 from tests.packages.sources_project import MSGPACK_SHA256, make_distribution, serve_counting
 
@@ -97,7 +101,7 @@ def test_a_remote_distribution_serves_only_what_is_asked_and_lacks_missing_files
         [file] = distribution.files("msgpack")
         assert (file.version, file.sha256, file.source) == ("1.2.4", MSGPACK_SHA256, "pyodide")
         assert distribution.files("ghost") == []  # listed, file missing: falls through
-        path = distribution.fetch(file.filename, file.sha256, label="msgpack 1.2.4")
+        path = distribution.fetch_file(file.filename, file.sha256, label="msgpack 1.2.4")
         assert path.is_relative_to(isolated_cache)
     assert server.requests == [
         "GET /dist/pyodide-lock.json",
@@ -122,7 +126,7 @@ def test_a_hash_mismatch_is_an_error_and_nothing_is_written(
     expected = catalogue["packages"]["unused"]["sha256"]
 
     with pytest.raises(LiteBuildError) as caught:
-        distribution.fetch(wheel, expected, label="unused 1.0")
+        distribution.fetch_file(wheel, expected, label="unused 1.0")
 
     assert str(caught.value).startswith(
         f"unused 1.0: {wheel} from {folder / wheel} does not match the sha256 in the "
@@ -152,10 +156,12 @@ def test_local_wheels_win_over_the_distribution_and_pypi(
     index.add("tinylib", "2.0")
     local = build_wheel(tmp_path, "tinylib", "1.0")
     layered = LayeredIndex(
-        LocalWheels([local]),
-        LocalWheels((), source="project"),
-        PyodideDistribution(str(tmp_path / "srv" / "dist")),
-        index,
+        [
+            LocalWheels([local]),
+            LocalProjects(tmp_path / "work"),
+            PyodideDistribution(str(tmp_path / "srv" / "dist")),
+            IndexSource(index),
+        ]
     )
 
     resolved = {p.name: p for p in resolve(["tinylib", "msgpack"], pyodide, layered)}
@@ -169,7 +175,14 @@ def test_a_package_no_source_has_lists_every_source_tried(
     pyodide: PyodidePlatform, index: FakeIndex
 ) -> None:
     index.add("numpy", "2.4.0", tag="cp314-cp314-manylinux_2_17_x86_64")
-    layered = LayeredIndex(LocalWheels(()), LocalWheels((), source="project"), None, index)
+    layered = LayeredIndex(
+        [
+            LocalWheels(),
+            LocalProjects(Path("work")),
+            Unconfigured("no Pyodide distribution configured"),
+            IndexSource(index),
+        ]
+    )
 
     with pytest.raises(LiteBuildError) as caught:
         resolve(["numpy"], pyodide, layered, preferred={"numpy": "2.4.6"})

@@ -13,8 +13,8 @@ import pytest
 from lite_build.config import load_config
 from lite_build.errors import LiteBuildError
 from lite_build.kernel.runtime import ensure_runtime
+from lite_build.packages.choose import lock_site
 from lite_build.packages.lockfile import LOCK_FILE_NAME, read_lock
-from lite_build.packages.sources import lock_site
 from lite_build.pipeline import build
 from tests.packages.sources_project import (
     MSGPACK_SHA256,

@@ -28,13 +28,14 @@ from packaging.utils import canonicalize_name
 from lite_build.cache import Digest, cache_dir, download, http_client, sha256_of
 from lite_build.errors import LiteBuildError
 from lite_build.packages.index import IndexFile, wheel_cache_path
+from lite_build.packages.resolve import ResolvedPackage
+from lite_build.packages.sources.base import Source, relative
 from lite_build.packages.wheel import CoreMetadata
 from lite_build.ui import NullReporter, Reporter
 
 log = logging.getLogger(__name__)
 
 CATALOGUE = "pyodide-lock.json"
-SOURCE = "pyodide"
 #: the catalogue fields a site's lock copies for a distribution package
 ENTRY_FIELDS = ("imports", "install_dir", "package_type", "shared_library", "unvendored_tests")
 
@@ -54,8 +55,10 @@ class CatalogueEntry:
     fields: dict[str, Any]
 
 
-class PyodideDistribution:
+class PyodideDistribution(Source):
     """The packages of one Pyodide distribution (see the module docstring)."""
+
+    name = "pyodide"
 
     def __init__(
         self,
@@ -141,7 +144,7 @@ class PyodideDistribution:
                 filename=entry.file_name,
                 url=self.file_url(entry),
                 sha256=entry.sha256,
-                source=SOURCE,
+                source=self.name,
                 version=entry.version,
                 for_pyodide=True,
             )
@@ -157,7 +160,7 @@ class PyodideDistribution:
                 return entry
         raise LiteBuildError(f"{self.label} lists no file {filename}")
 
-    def missing_reason(self, name: str) -> str:
+    def missing_reason(self, name: str) -> str | None:
         entry = self.catalogue().get(canonicalize_name(name))
         if entry is None:
             return f"not in {self.label}"
@@ -190,7 +193,7 @@ class PyodideDistribution:
         return entry.file_name in self._tar_members()
 
     # -- fetching ------------------------------------------------------------------------------
-    def fetch(self, filename: str, sha256: str, *, label: str) -> Path:
+    def fetch_file(self, filename: str, sha256: str, *, label: str) -> Path:
         """The file in the cache, checked against ``sha256`` (nothing is kept if it differs)."""
         dest = wheel_cache_path(sha256, filename)
         digest = Digest("sha256", sha256)
@@ -223,6 +226,38 @@ class PyodideDistribution:
         finally:
             Path(out.name).unlink(missing_ok=True)
         return dest
+
+    # -- as a source of a build ----------------------------------------------------------------
+    def fetch(self, package: ResolvedPackage, *, offline: bool) -> Path:
+        try:
+            return self.fetch_file(
+                package.filename, package.sha256, label=f"{package.name} {package.version}"
+            )
+        except LiteBuildError as error:
+            if not self.remote:
+                raise
+            fixes = [
+                "make it reachable",
+                "point [pyodide] distribution at a local copy (a folder or .tar.bz2 file)",
+            ]
+            if offline:
+                fixes.append(f"set offline = false to load {package.name} from there at run time")
+            raise LiteBuildError(
+                f'{error}\n"{package.name}" comes from {self.label}'
+                + (", and an offline site must ship its file" if offline else "")
+                + ": "
+                + ", or ".join(fixes)
+            ) from error
+
+    def describe(self, root: Path) -> list[str]:
+        location = self.location if self.remote else relative(Path(self.location), root)
+        return [f"distribution: {location}"]
+
+    def catalogue_fields(self, package: ResolvedPackage) -> dict[str, Any]:
+        return dict(self.entry_for_file(package.filename).fields)
+
+    def remote_url(self, package: ResolvedPackage) -> str | None:
+        return self.base_url + package.filename if self.remote else None
 
     # -- helpers ---------------------------------------------------------------------------------
     def _http(self) -> httpx.Client:
