@@ -8,6 +8,7 @@ from pathlib import Path
 
 from lite_build.site.compress import compress_site, size_report
 from lite_build.site.hosting import headers_file
+from lite_build.site.jupyterlite import KernelSettings, jupyter_lite_json
 from lite_build.site.patches import keep_worker_registered
 from lite_build.site.precache import PRECACHE_WORKER, install_precache, plan_precache, worker_script
 
@@ -157,11 +158,21 @@ def add_snapshots(site: Path) -> None:
         folder = site / "static" / "environments" / name
         folder.mkdir(parents=True)
         (folder / "kernel.snapshot").write_bytes(b"s" * size)
-        url = f"./static/environments/{name}/kernel.snapshot?sha256=0"
-        kernels.append({"name": name, "loadPyodideOptions": {"liteBuildSnapshotURL": url}})
-    plugin = {"@lite-build/environments-extension:kernels": {"kernels": kernels}}
-    config = {"defaultKernelName": "python", "litePluginSettings": plugin}
-    (site / "jupyter-lite.json").write_text(json.dumps({"jupyter-config-data": config}))
+        kernels.append(kernel_settings(name, snapshot_sha256="0"))
+    config = jupyter_lite_json("Site", kernels, default_kernel="python", offline=True, site_id="s")
+    (site / "jupyter-lite.json").write_text(json.dumps(config))
+
+
+def kernel_settings(name: str, snapshot_sha256: str | None = None) -> KernelSettings:
+    return KernelSettings(
+        name=name,
+        display_name=name.title(),
+        piplite_index_sha256="1",
+        lock_sha256="2",
+        preload_packages=(),
+        env={},
+        snapshot_sha256=snapshot_sha256,
+    )
 
 
 def test_kernel_snapshots_are_kept_on_demand_not_downloaded_in_the_background(

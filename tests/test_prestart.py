@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from lite_build.errors import LiteBuildError
-from lite_build.kernel.wheels import KERNELS_PLUGIN_ID
+from lite_build.kernel.snapshot import START_IMPORTS
+from lite_build.site.jupyterlite import KernelSettings, jupyter_lite_json
 from lite_build.site.patches import install_prestart
 from lite_build.site.prestart import KERNEL_APPS, prestart_settings
 
@@ -17,21 +18,13 @@ STATIC = "extensions/@lite-build/environments-extension/static"
 
 
 def make_site(root: Path) -> Path:
-    options = {"lockFileURL": "./static/environments/python/pyodide-lock.json", "packages": []}
-    config = {
-        "jupyter-config-data": {
-            "defaultKernelName": "python",
-            "litePluginSettings": {
-                KERNELS_PLUGIN_ID: {
-                    "pyodideUrl": "./static/pyodide/pyodide.mjs",
-                    "kernels": [
-                        {"name": "python", "loadPyodideOptions": options},
-                        {"name": "data", "loadPyodideOptions": {"packages": ["numpy"]}},
-                    ],
-                }
-            },
-        }
-    }
+    config = jupyter_lite_json(
+        "Site",
+        [kernel_settings("python"), kernel_settings("data", preload=("numpy",))],
+        default_kernel="python",
+        offline=True,
+        site_id="s",
+    )
     (root / "jupyter-lite.json").write_text(json.dumps(config))
     for app in (*KERNEL_APPS, "tree"):
         (root / app).mkdir()
@@ -42,6 +35,17 @@ def make_site(root: Path) -> Path:
     (root / STATIC / "coincident.worker.89ab.js").write_text("")
     (root / "service-worker.js").write_text("")
     return root
+
+
+def kernel_settings(name: str, preload: tuple[str, ...] = ()) -> KernelSettings:
+    return KernelSettings(
+        name=name,
+        display_name=name.title(),
+        piplite_index_sha256="1",
+        lock_sha256="2",
+        preload_packages=preload,
+        env={},
+    )
 
 
 def test_settings_name_the_workers_the_default_kernel_and_each_environment(
@@ -56,10 +60,17 @@ def test_settings_name_the_workers_the_default_kernel_and_each_environment(
         "isolatedKernel": f"./{STATIC}/coincident.worker.89ab.js",
         "environments": {
             "python": {
-                "lockFileURL": "./static/environments/python/pyodide-lock.json",
+                "lockFileURL": "./static/environments/python/pyodide-lock.json?sha256=2",
                 "packages": [],
+                "env": {},
+                "liteBuildImports": list(START_IMPORTS),
             },
-            "data": {"packages": ["numpy"]},
+            "data": {
+                "lockFileURL": "./static/environments/data/pyodide-lock.json?sha256=2",
+                "packages": ["numpy"],
+                "env": {},
+                "liteBuildImports": list(START_IMPORTS),
+            },
         },
         # registered early on a first visit: exactly the URL JupyterLite registers
         "serviceWorker": "./service-worker.js?enableCache=false",

@@ -44,7 +44,9 @@ def lock_of(**depends: list[str]) -> dict[str, Any]:
         "packages": {
             name: {
                 "name": name,
+                "version": "1.0",
                 "file_name": f"../../wheels/{name}-1.0-py3-none-any.whl",
+                "sha256": "0" * 64,
                 "depends": deps,
             }
             for name, deps in depends.items()

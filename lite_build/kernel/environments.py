@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,13 @@ from lite_build.kernel.wheels import (
 from lite_build.packages.choose import choose_packages
 from lite_build.packages.index import SimpleIndex, default_index_url
 from lite_build.packages.lockfile import LockFile
-from lite_build.packages.pyodide_lock import lock_entry, make_lock, make_piplite_index, write_json
+from lite_build.packages.pyodide_lock import (
+    LockEntry,
+    lock_entry,
+    make_lock,
+    make_piplite_index,
+    write_json,
+)
 from lite_build.packages.sources import PackageSources, SourceSettings
 from lite_build.site.paths import WHEELS_FROM_LOCK
 from lite_build.ui import NullReporter, Reporter
@@ -146,16 +152,18 @@ def prepare_environment(
     }
     # with bytecode, wheels ship compiled (their sources were checked against published hashes)
     compiled = precompile_wheels(shipped, runtime, reporter=reporter) if bytecode else shipped
-    for entry in entries:
-        name = entry["name"]
-        if name in compiled and compiled[name] != paths.get(name):
-            entry["sha256"] = sha256_of(compiled[name])
+    entries = [
+        replace(entry, sha256=sha256_of(compiled[entry.name]))
+        if entry.name in compiled and compiled[entry.name] != paths.get(entry.name)
+        else entry
+        for entry in entries
+    ]
     shim_files = {shim.name: compiled.pop(shim.name) for shim in shims}
     paths = {**paths, **compiled}
     resolved = [package for package in chosen.packages if package.name in paths]
-    by_name = {entry["name"]: entry for entry in entries}
+    by_name = {entry.name: entry for entry in entries}
     preload = [canonicalize_name(name) for name in environment.preload]
-    imports = [module for name in preload for module in by_name[name]["imports"]]
+    imports = [module for name in preload for module in by_name[name].imports]
 
     wheel = environment_wheel(
         environment.name, imports, environment.startup, environment.startup_origin
@@ -165,33 +173,24 @@ def prepare_environment(
     if not wheel_path.exists() or wheel_path.read_bytes() != wheel.data:
         wheel_path.write_bytes(wheel.data)
     entries.append(
-        {
-            "name": ENVIRONMENT_PACKAGE,
-            "version": wheel.filename.split("-")[1],
-            "file_name": WHEELS_FROM_LOCK + wheel.filename,
-            "sha256": wheel.sha256,
-            "imports": [],
+        LockEntry(
+            name=ENVIRONMENT_PACKAGE,
+            version=wheel.filename.split("-")[1],
+            file_name=WHEELS_FROM_LOCK + wheel.filename,
+            sha256=wheel.sha256,
             # loading the environment package loads the preloaded packages with it
-            "depends": sorted(preload),
-            "install_dir": "site",
-            "package_type": "package",
-            "unvendored_tests": False,
-            "shared_library": False,
-        }
+            depends=tuple(sorted(preload)),
+        )
     )
     entries += [
-        {
-            "name": shim.name,
-            "version": shim.version,
-            "file_name": WHEELS_FROM_LOCK + shim.filename,
-            "sha256": sha256_of(shim_files[shim.name]),
-            "imports": list(shim.imports),
-            "depends": list(shim.depends),
-            "install_dir": "site",
-            "package_type": "package",
-            "unvendored_tests": False,
-            "shared_library": False,
-        }
+        LockEntry(
+            name=shim.name,
+            version=shim.version,
+            file_name=WHEELS_FROM_LOCK + shim.filename,
+            sha256=sha256_of(shim_files[shim.name]),
+            imports=tuple(shim.imports),
+            depends=tuple(shim.depends),
+        )
         for shim in shims
     ]
     write_json(dest / LOCK, make_lock(info, entries))

@@ -42,6 +42,7 @@ from packaging.utils import canonicalize_name
 from lite_build.cache import cache_dir, sha256_of
 from lite_build.kernel.bytecode import node_executable
 from lite_build.kernel.runtime import PyodideRuntime
+from lite_build.packages.pyodide_lock import lock_entries
 from lite_build.resources import TEMPLATES
 from lite_build.ui import NullReporter, Reporter
 
@@ -90,7 +91,7 @@ def snapshot_imports(load: Iterable[str], *, preload: Iterable[str] = ()) -> lis
 
 def start_closure(lock: Mapping[str, Any], roots: Iterable[str]) -> list[str]:
     """The lock's packages that loading ``roots`` loads: the roots and their dependencies."""
-    packages = lock["packages"]
+    packages = lock_entries(lock)
     seen: set[str] = set()
     todo = [canonicalize_name(name) for name in roots]
     while todo:
@@ -98,7 +99,7 @@ def start_closure(lock: Mapping[str, Any], roots: Iterable[str]) -> list[str]:
         if name in seen or name not in packages:
             continue
         seen.add(name)
-        todo.extend(canonicalize_name(dep) for dep in packages[name].get("depends", []))
+        todo.extend(canonicalize_name(dep) for dep in packages[name].depends)
     return sorted(seen)
 
 
@@ -146,11 +147,11 @@ def make_snapshot(
     the site's kernel starts the usual way.
     """
     reporter = reporter or NullReporter()
-    packages = lock["packages"]
+    packages = lock_entries(lock)
     pure: dict[str, Path] = {}
     closure = start_closure(lock, roots)
     for package in closure:
-        file_name = Path(str(packages[package]["file_name"]).split("?")[0]).name
+        file_name = packages[package].file
         if file_name in wheels and file_name.endswith(".whl") and _is_pure(wheels[file_name]):
             pure[package] = wheels[file_name]
     # the rest (compiled extensions) is loaded by the kernel's worker after the restore

@@ -11,7 +11,8 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable, Mapping
-from pathlib import Path
+from dataclasses import dataclass, replace
+from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlparse
 
@@ -23,13 +24,78 @@ from lite_build.packages.resolve import ResolvedPackage
 from lite_build.packages.wheel import wheel_imports, wheel_metadata
 
 
+@dataclass(frozen=True)
+class LockEntry:
+    """One package of a ``pyodide-lock.json``, as lite-build writes and reads it."""
+
+    name: str
+    version: str
+    #: relative to the lock's own folder, or a URL (a package loaded from a remote distribution)
+    file_name: str
+    sha256: str
+    imports: tuple[str, ...] = ()
+    depends: tuple[str, ...] = ()
+    install_dir: str = "site"
+    package_type: str = "package"
+    unvendored_tests: bool = False
+
+    @property
+    def key(self) -> str:
+        """The entry's key in the lock's ``packages`` table: the normalized name."""
+        return canonicalize_name(self.name)
+
+    @property
+    def shared_library(self) -> bool:
+        return self.package_type == "shared_library"
+
+    @property
+    def file(self) -> str:
+        """The file's name, without folder or query string."""
+        return PurePosixPath(self.file_name.split("?")[0]).name
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "file_name": self.file_name,
+            "sha256": self.sha256,
+            "imports": list(self.imports),
+            "depends": list(self.depends),
+            "install_dir": self.install_dir,
+            "package_type": self.package_type,
+            "unvendored_tests": self.unvendored_tests,
+            "shared_library": self.shared_library,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> LockEntry:
+        """An entry of a lock (lite-build's or Pyodide's own); KeyError/TypeError if it lacks
+        a field every entry has."""
+        return cls(
+            name=str(data["name"]),
+            version=str(data["version"]),
+            file_name=str(data["file_name"]),
+            sha256=str(data["sha256"]),
+            imports=tuple(data.get("imports") or ()),
+            depends=tuple(data.get("depends") or ()),
+            install_dir=str(data.get("install_dir", "site")),
+            package_type=str(data.get("package_type", "package")),
+            unvendored_tests=bool(data.get("unvendored_tests", False)),
+        )
+
+
+def lock_entries(lock: Mapping[str, Any]) -> dict[str, LockEntry]:
+    """The entries of a ``pyodide-lock.json`` read as JSON, by key."""
+    return {key: LockEntry.from_json(entry) for key, entry in lock["packages"].items()}
+
+
 def lock_entry(
     pkg: ResolvedPackage,
     wheel_path: Path | None,
     *,
     file_name: str,
     fields: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
+) -> LockEntry:
     """The lock's entry for ``pkg``, whose file is at ``wheel_path`` and ships as ``file_name``.
 
     ``fields`` (a Pyodide distribution's catalogue entry: imports, package_type, install_dir
@@ -43,34 +109,33 @@ def lock_entry(
             f"source published (expected {pkg.sha256}, got {actual}); delete the file "
             "and build again"
         )
-    entry: dict[str, Any] = {
-        "name": pkg.name,
-        "version": pkg.version,
-        "file_name": file_name,
-        "sha256": actual,
-        "imports": [],
-        "depends": sorted(pkg.depends),
-        "install_dir": "site",
-        "package_type": "package",
-        "unvendored_tests": False,
-        "shared_library": False,
-    }
+    entry = LockEntry(
+        name=pkg.name,
+        version=pkg.version,
+        file_name=file_name,
+        sha256=actual,
+        depends=tuple(sorted(pkg.depends)),
+    )
     if fields:
-        entry.update({key: value for key, value in fields.items() if key in entry})
-        entry["shared_library"] = entry["package_type"] == "shared_library"
-    elif wheel_path is not None:
-        entry["imports"] = wheel_imports(wheel_path)
+        return replace(
+            entry,
+            imports=tuple(fields.get("imports") or ()),
+            install_dir=str(fields.get("install_dir", entry.install_dir)),
+            package_type=str(fields.get("package_type", entry.package_type)),
+            unvendored_tests=bool(fields.get("unvendored_tests", False)),
+        )
+    if wheel_path is not None:
+        return replace(entry, imports=tuple(wheel_imports(wheel_path)))
     return entry
 
 
-def make_lock(info: Mapping[str, Any], entries: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+def make_lock(info: Mapping[str, Any], entries: Iterable[LockEntry]) -> dict[str, Any]:
     """A whole ``pyodide-lock.json``: the runtime's ``info`` and one entry per package."""
     packages: dict[str, Any] = {}
     for entry in entries:
-        key = canonicalize_name(entry["name"])
-        if key in packages:
-            raise LiteBuildError(f'"{key}" appears twice among the packages of the lock')
-        packages[key] = dict(entry)
+        if entry.key in packages:
+            raise LiteBuildError(f'"{entry.key}" appears twice among the packages of the lock')
+        packages[entry.key] = entry.to_json()
     return {"info": dict(info), "packages": dict(sorted(packages.items()))}
 
 

@@ -8,11 +8,10 @@ hosts that do not simply ignore the extra files.
 from __future__ import annotations
 
 import gzip
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from lite_build.kernel.wheels import KERNELS_PLUGIN_ID
+from lite_build.site.jupyterlite import SiteSettings
 from lite_build.site.precache import on_demand_files, precached_files
 
 #: worth compressing: text, and WebAssembly (the runtime shrinks to about a third)
@@ -92,12 +91,9 @@ def size_report(site: Path, *, largest: int = 5) -> SizeReport:
 def _default_snapshot(site: Path) -> Path | None:
     """The snapshot file the default kernel starts from, if the site has one."""
     try:
-        config = json.loads((site / "jupyter-lite.json").read_text(encoding="utf-8"))
-        data = config["jupyter-config-data"]
-        kernels = data["litePluginSettings"][KERNELS_PLUGIN_ID]
-        name = data.get("defaultKernelName") or kernels["kernels"][0]["name"]
-        kernel = next(k for k in kernels["kernels"] if k["name"] == name)
-        url = str(kernel["loadPyodideOptions"]["liteBuildSnapshotURL"])
-    except (OSError, ValueError, KeyError, IndexError, StopIteration):
+        url = SiteSettings.read(site).kernel().snapshot_url
+    except (OSError, ValueError, KeyError, IndexError):
+        return None
+    if url is None:
         return None
     return site / url.split("?")[0]

@@ -10,7 +10,7 @@ import json
 import logging
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,9 +53,151 @@ def merged_settings(overrides_json: Path | None) -> dict[str, dict[str, Any]]:
     return settings
 
 
+def storage_name(site_id: str) -> str:
+    """The browser storage (IndexedDB) name of students' files, settings and workspaces."""
+    return f"lite-build: {site_id}"
+
+
+@dataclass(frozen=True)
+class KernelEntry:
+    """One kernel in our extension's settings in jupyter-lite.json: written by the build, read
+    by the extension (extension/src/index.ts), the early start script and the build's checks.
+    URLs starting with "./" are relative to the site root."""
+
+    name: str
+    display_name: str
+    piplite_urls: tuple[str, ...]
+    lock_file_url: str
+    #: what Pyodide loads at start (``loadPyodideOptions.packages``)
+    packages: tuple[str, ...]
+    env: Mapping[str, str]
+    #: what our kernel worker imports before the kernel exists
+    imports: tuple[str, ...]
+    snapshot_url: str | None = None
+    logo: str | None = None
+
+    def load_pyodide_options(self) -> dict[str, Any]:
+        """The options our kernel worker passes to ``loadPyodide`` (after taking its own)."""
+        options: dict[str, Any] = {
+            # the query string keeps browsers from using a cached lock of an earlier build
+            "lockFileURL": self.lock_file_url,
+            "packages": list(self.packages),
+            "env": dict(sorted(self.env.items())),
+            # read (and removed) by our kernel worker, extension/src/prestart.worker.ts
+            "liteBuildImports": list(self.imports),
+        }
+        if self.snapshot_url:
+            options["liteBuildSnapshotURL"] = self.snapshot_url
+        return options
+
+    def to_json(self) -> dict[str, Any]:
+        entry: dict[str, Any] = {
+            "name": self.name,
+            "display_name": self.display_name,
+            "pipliteUrls": list(self.piplite_urls),
+            "loadPyodideOptions": self.load_pyodide_options(),
+        }
+        if self.logo:
+            entry["logo"] = self.logo
+        return entry
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> KernelEntry:
+        options = data["loadPyodideOptions"]
+        return cls(
+            name=str(data["name"]),
+            display_name=str(data["display_name"]),
+            piplite_urls=tuple(data["pipliteUrls"]),
+            lock_file_url=str(options["lockFileURL"]),
+            packages=tuple(options["packages"]),
+            env=dict(options["env"]),
+            imports=tuple(options.get("liteBuildImports", ())),
+            snapshot_url=options.get("liteBuildSnapshotURL"),
+            logo=data.get("logo"),
+        )
+
+    def urls(self) -> list[str]:
+        """Every URL the kernel names."""
+        return [
+            *self.piplite_urls,
+            self.lock_file_url,
+            *([self.snapshot_url] if self.snapshot_url else []),
+            *([self.logo] if self.logo else []),
+        ]
+
+
+@dataclass(frozen=True)
+class SiteSettings:
+    """lite-build's part of a site's jupyter-lite.json (jupyterlite-core adds its own keys)."""
+
+    title: str
+    #: the browser storage name of students' files, settings and workspaces
+    storage: str
+    default_kernel: str
+    pyodide_url: str
+    #: an offline site never falls back to PyPI for ``%pip install``
+    offline: bool
+    kernels: tuple[KernelEntry, ...]
+    #: JupyterLite's own service-worker cache flag, as the built site has it (read only)
+    service_worker_cache: object = None
+
+    def to_json(self) -> dict[str, Any]:
+        plugin = {
+            "pyodideUrl": self.pyodide_url,
+            "disablePyPIFallback": self.offline,
+            "kernels": [kernel.to_json() for kernel in self.kernels],
+        }
+        return {
+            "jupyter-lite-schema-version": 0,
+            "jupyter-config-data": {
+                "appName": self.title,
+                "contentsStorageName": self.storage,
+                "settingsStorageName": self.storage,
+                "workspacesStorageName": self.storage,
+                "defaultKernelName": self.default_kernel,
+                # our extension's registry replaces the stock one (site/app_settings.py)
+                "disabledExtensions": [KERNEL_PLUGIN_ID, STOCK_SETTINGS_PLUGIN_ID],
+                "litePluginSettings": {KERNELS_PLUGIN_ID: plugin},
+            },
+        }
+
+    @classmethod
+    def from_json(cls, config: Mapping[str, Any]) -> SiteSettings:
+        data = config["jupyter-config-data"]
+        plugin = data["litePluginSettings"][KERNELS_PLUGIN_ID]
+        return cls(
+            title=str(data.get("appName", "")),
+            storage=str(data.get("contentsStorageName", "")),
+            default_kernel=str(data.get("defaultKernelName") or plugin["kernels"][0]["name"]),
+            pyodide_url=str(plugin["pyodideUrl"]),
+            offline=bool(plugin.get("disablePyPIFallback", False)),
+            kernels=tuple(KernelEntry.from_json(kernel) for kernel in plugin["kernels"]),
+            service_worker_cache=data.get("enableServiceWorkerCache"),
+        )
+
+    @classmethod
+    def read(cls, site: Path) -> SiteSettings:
+        """The settings of the built site (or the app folder) ``site``."""
+        config = json.loads((site / JUPYTER_LITE_JSON).read_text(encoding="utf-8"))
+        return cls.from_json(config)
+
+    def kernel(self, name: str | None = None) -> KernelEntry:
+        """The kernel called ``name`` (default: the site's default kernel)."""
+        wanted = name or self.default_kernel
+        for kernel in self.kernels:
+            if kernel.name == wanted:
+                return kernel
+        raise KeyError(wanted)
+
+    def site_urls(self) -> list[str]:
+        """Every site-relative ("./") URL the settings name, without query strings."""
+        urls = [self.pyodide_url, *(url for kernel in self.kernels for url in kernel.urls())]
+        return [url.split("?")[0] for url in urls if url.startswith("./")]
+
+
 @dataclass(frozen=True)
 class KernelSettings:
-    """One environment's kernel, as jupyter-lite.json describes it to our extension."""
+    """One environment's kernel as the build knows it (see :func:`kernel_entry`)."""
 
     name: str
     display_name: str
@@ -69,9 +211,25 @@ class KernelSettings:
     snapshot_sha256: str | None = None
 
 
-def storage_name(site_id: str) -> str:
-    """The browser storage (IndexedDB) name of students' files, settings and workspaces."""
-    return f"lite-build: {site_id}"
+def kernel_entry(kernel: KernelSettings) -> KernelEntry:
+    """The kernel's entry in jupyter-lite.json; its files' URLs carry their sha256, so browsers
+    never use a cached file of an earlier build."""
+    folder = f"./{environment_dir(kernel.name)}"
+    return KernelEntry(
+        name=kernel.name,
+        display_name=kernel.display_name,
+        piplite_urls=(f"{folder}/all.json?sha256={kernel.piplite_index_sha256}",),
+        lock_file_url=f"{folder}/pyodide-lock.json?sha256={kernel.lock_sha256}",
+        packages=tuple(kernel.preload_packages),
+        env=dict(kernel.env),
+        imports=START_IMPORTS,
+        snapshot_url=(
+            f"{folder}/{SNAPSHOT_FILE}?sha256={kernel.snapshot_sha256}"
+            if kernel.snapshot_sha256
+            else None
+        ),
+        logo=f"{folder}/{kernel.logo}" if kernel.logo else None,
+    )
 
 
 def jupyter_lite_json(
@@ -90,52 +248,16 @@ def jupyter_lite_json(
     (JupyterLite's default), so the site can move without losing them and two sites on one
     host stay apart.
     """
-    storage = storage_name(site_id)
-    plugin: dict[str, Any] = {
+    return SiteSettings(
+        title=title,
+        storage=storage_name(site_id),
+        default_kernel=default_kernel,
         # "./" URLs are relative to the site root: the extension resolves them in the browser,
         # so the site works under any sub-path
-        "pyodideUrl": f"./{PYODIDE_DIR}/pyodide.mjs",
-        "disablePyPIFallback": offline,
-        "kernels": [_kernel_entry(kernel) for kernel in kernels],
-    }
-    return {
-        "jupyter-lite-schema-version": 0,
-        "jupyter-config-data": {
-            "appName": title,
-            "contentsStorageName": storage,
-            "settingsStorageName": storage,
-            "workspacesStorageName": storage,
-            "defaultKernelName": default_kernel,
-            # our extension's registry replaces the stock one (lite_build/app_settings.py)
-            "disabledExtensions": [KERNEL_PLUGIN_ID, STOCK_SETTINGS_PLUGIN_ID],
-            "litePluginSettings": {KERNELS_PLUGIN_ID: plugin},
-        },
-    }
-
-
-def _kernel_entry(kernel: KernelSettings) -> dict[str, Any]:
-    folder = f"./{environment_dir(kernel.name)}"
-    entry: dict[str, Any] = {
-        "name": kernel.name,
-        "display_name": kernel.display_name,
-        "pipliteUrls": [f"{folder}/all.json?sha256={kernel.piplite_index_sha256}"],
-        "loadPyodideOptions": {
-            # the query string keeps browsers from using a cached lock of an earlier build
-            "lockFileURL": f"{folder}/pyodide-lock.json?sha256={kernel.lock_sha256}",
-            "packages": list(kernel.preload_packages),
-            "env": dict(sorted(kernel.env.items())),
-            # read (and removed) by our kernel worker, extension/src/prestart.worker.ts: what it
-            # imports before the kernel exists
-            "liteBuildImports": list(START_IMPORTS),
-        },
-    }
-    if kernel.snapshot_sha256:
-        entry["loadPyodideOptions"]["liteBuildSnapshotURL"] = (
-            f"{folder}/{SNAPSHOT_FILE}?sha256={kernel.snapshot_sha256}"
-        )
-    if kernel.logo:
-        entry["logo"] = f"{folder}/{kernel.logo}"
-    return entry
+        pyodide_url=f"./{PYODIDE_DIR}/pyodide.mjs",
+        offline=offline,
+        kernels=tuple(kernel_entry(kernel) for kernel in kernels),
+    ).to_json()
 
 
 def jupyter_lite_build_config(
@@ -200,22 +322,10 @@ def run_jupyterlite(lite_dir: Path, *, verbose: bool = False) -> None:
         )
 
 
-def site_urls(site_config: dict[str, Any]) -> list[str]:
-    """Every site-relative ("./") URL our extension's settings name, without query strings."""
-    plugin = site_config["jupyter-config-data"]["litePluginSettings"][KERNELS_PLUGIN_ID]
-    urls = [plugin["pyodideUrl"]]
-    for kernel in plugin["kernels"]:
-        urls += kernel["pipliteUrls"]
-        urls.append(kernel["loadPyodideOptions"]["lockFileURL"])
-        if "logo" in kernel:
-            urls.append(kernel["logo"])
-    return [url.split("?")[0] for url in urls if url.startswith("./")]
-
-
 def verify_site_config(site: Path) -> None:
     """Every URL the kernel settings name must exist in the site."""
-    config = json.loads((site / JUPYTER_LITE_JSON).read_text(encoding="utf-8"))
-    missing = [url for url in site_urls(config) if not (site / url[2:]).is_file()]
+    urls = SiteSettings.read(site).site_urls()
+    missing = [url for url in urls if not (site / url[2:]).is_file()]
     if missing:
         raise LiteBuildError(
             f"the assembled site is incomplete: {', '.join(missing)} named in "

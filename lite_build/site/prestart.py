@@ -10,13 +10,13 @@ the same environment, or ends it (see extension/src/prestart.worker.ts and src/i
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from lite_build.errors import LiteBuildError
-from lite_build.kernel.wheels import ENVIRONMENTS_EXTENSION, KERNELS_PLUGIN_ID
+from lite_build.kernel.wheels import ENVIRONMENTS_EXTENSION
 from lite_build.resources import browser_script
+from lite_build.site.jupyterlite import SiteSettings
 from lite_build.site.precache import SERVICE_WORKER
 
 #: the apps whose pages start kernels
@@ -29,29 +29,25 @@ PAGE_SCRIPT = browser_script("prestart-page.js")
 
 def prestart_settings(site: Path) -> dict[str, Any]:
     """What the page script needs, from the site's jupyter-lite.json and our extension's files."""
-    config = json.loads((site / "jupyter-lite.json").read_text(encoding="utf-8"))
-    data = config["jupyter-config-data"]
-    plugin = data["litePluginSettings"][KERNELS_PLUGIN_ID]
+    settings = SiteSettings.read(site)
     static = site / "extensions" / ENVIRONMENTS_EXTENSION / "static"
     return {
-        "name": data.get("defaultKernelName") or plugin["kernels"][0]["name"],
-        "pyodideUrl": plugin["pyodideUrl"],
+        "name": settings.default_kernel,
+        "pyodideUrl": settings.pyodide_url,
         "worker": _one_file(site, static, "prestart.worker.*.js"),
         "kernel": _one_file(site, static, "comlink.worker.*.js"),
         "isolatedKernel": _one_file(site, static, "coincident.worker.*.js"),
-        "environments": {
-            kernel["name"]: kernel["loadPyodideOptions"] for kernel in plugin["kernels"]
-        },
-        "serviceWorker": service_worker_url(site, data),
+        "environments": {kernel.name: kernel.load_pyodide_options() for kernel in settings.kernels},
+        "serviceWorker": service_worker_url(site, settings.service_worker_cache),
     }
 
 
-def service_worker_url(site: Path, data: dict[str, Any]) -> str | None:
+def service_worker_url(site: Path, cache: object) -> str | None:
     """The URL JupyterLite's ServiceWorkerManager registers its worker with (relative to the
-    site root), exactly: registering it early must not make a second registration."""
+    site root), exactly: registering it early must not make a second registration. ``cache``:
+    the site's ``enableServiceWorkerCache`` setting."""
     if not (site / SERVICE_WORKER).is_file():
         return None
-    cache = data.get("enableServiceWorkerCache")
     # the app reads the option with PageConfig.getOption(...) || "false"
     flag = "true" if cache is True else str(cache) if cache else "false"
     return f"./{SERVICE_WORKER}?enableCache={flag}"

@@ -11,6 +11,7 @@ import pytest
 from lite_build.errors import LiteBuildError
 from lite_build.kernel.wheels import kernel_extension_dir, kernel_index
 from lite_build.packages.pyodide_lock import (
+    LockEntry,
     lock_entry,
     make_lock,
     make_piplite_index,
@@ -54,7 +55,7 @@ def test_lock_entry(make_wheel: MakeWheel) -> None:
     wheel = make_wheel("stack-data", "0.6.3", files={"stack_data/__init__.py": ""})
     package = resolved(wheel, depends=("pure-eval", "asttokens", "executing"))
 
-    assert lock_entry(package, wheel, file_name="packages/" + wheel.name) == {
+    assert lock_entry(package, wheel, file_name="packages/" + wheel.name).to_json() == {
         "name": "stack-data",
         "version": "0.6.3",
         "file_name": "packages/stack_data-0.6.3-py3-none-any.whl",
@@ -81,21 +82,47 @@ def test_lock_entry_hash_mismatch(make_wheel: MakeWheel) -> None:
 
 
 def test_make_lock_sorts_packages_by_canonical_name() -> None:
-    lock = make_lock(INFO, [{"name": "Zeta", "version": "1"}, {"name": "alpha", "version": "2"}])
+    zeta = LockEntry(name="Zeta", version="1", file_name="zeta.whl", sha256="a" * 64)
+    alpha = LockEntry(name="alpha", version="2", file_name="alpha.whl", sha256="b" * 64)
 
-    assert lock == {
-        "info": INFO,
-        "packages": {
-            "alpha": {"name": "alpha", "version": "2"},
-            "zeta": {"name": "Zeta", "version": "1"},
-        },
-    }
+    lock = make_lock(INFO, [zeta, alpha])
+
     assert list(lock["packages"]) == ["alpha", "zeta"]
+    assert lock["info"] == INFO
+    assert lock["packages"]["zeta"] == {
+        "name": "Zeta",
+        "version": "1",
+        "file_name": "zeta.whl",
+        "sha256": "a" * 64,
+        "imports": [],
+        "depends": [],
+        "install_dir": "site",
+        "package_type": "package",
+        "unvendored_tests": False,
+        "shared_library": False,
+    }
+
+
+def test_a_lock_entry_reads_back_as_written() -> None:
+    entry = LockEntry(
+        name="libdemo",
+        version="1.0",
+        file_name="../../wheels/libdemo-1.0.zip?sha256=abc",
+        sha256="c" * 64,
+        imports=("demo",),
+        depends=("zlib",),
+        package_type="shared_library",
+    )
+
+    assert LockEntry.from_json(entry.to_json()) == entry
+    assert entry.to_json()["shared_library"] is True
+    assert entry.file == "libdemo-1.0.zip"
 
 
 def test_make_lock_rejects_duplicates() -> None:
+    attrs = LockEntry(name="attrs", version="1", file_name="a.whl", sha256="a" * 64)
     with pytest.raises(LiteBuildError, match=r'^"attrs" appears twice'):
-        make_lock(INFO, [{"name": "attrs"}, {"name": "Attrs"}])
+        make_lock(INFO, [attrs, LockEntry(name="Attrs", version="1", file_name="b", sha256="")])
 
 
 def test_write_json_is_deterministic(tmp_path: Path) -> None:
