@@ -162,6 +162,12 @@ class Option:
     default_doc: str | None = None
 
     @property
+    def field(self) -> str:
+        """The key's field in its table's record (:class:`SiteConfig`, :class:`Environment`,
+        :class:`PyodideSettings`)."""
+        return self.key.replace("-", "_")
+
+    @property
     def name(self) -> str:
         """The dotted name documentation uses: ``title``, ``pyodide.version``, ..."""
         prefix = {"": "", "pyodide": "pyodide.", "environments": "environments[]."}[self.table]
@@ -571,12 +577,12 @@ def _validate(
         content=tuple(path for path, _raw in content if path.exists()),
         overrides=overrides[0] if overrides else None,
         output=output,
-        offline=cast(bool, _get(top, "", "offline")),
-        source_maps=cast(bool, _get(top, "", "source-maps")),
-        isolated=cast(bool, _get(top, "", "isolated")),
-        precache=cast(bool, _get(top, "", "precache")),
-        bytecode=cast(bool, _get(top, "", "bytecode")),
-        snapshot=cast(bool, _get(top, "", "snapshot")),
+        # switches need nothing beyond their declaration: the field is the key in snake_case
+        **{
+            option.field: cast(bool, _get(top, "", option.key))
+            for option in OPTIONS
+            if option.table == "" and option.type == "boolean"
+        },
         pyodide=pyodide_settings,
         wheels=wheels,
         environments=environments,

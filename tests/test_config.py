@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -718,3 +719,29 @@ packages = ["-r nope.txt", "./nolib"]
         "file or directory",
         f'environments[0].packages: "./nolib" does not exist (looked for {tmp_path / "nolib"})',
     ]
+
+
+def test_every_option_has_a_field_in_its_tables_record() -> None:
+    records = {"": SiteConfig, "pyodide": PyodideSettings, "environments": Environment}
+    tables = {"pyodide", "environments"}  # tables, not values: their keys are the options
+    for option in OPTIONS:
+        if option.table == "" and option.key in tables:
+            continue
+        fields = {f.name for f in dataclasses.fields(records[option.table])}
+        assert option.field in fields, f"{option.name} has no field {option.field!r}"
+
+
+def test_a_switch_defaults_alike_in_its_declaration_and_its_record() -> None:
+    switches = [o for o in OPTIONS if o.table == "" and o.type == "boolean"]
+    defaults = {f.name: f.default for f in dataclasses.fields(SiteConfig)}
+
+    assert [o.key for o in switches] == [
+        "offline",
+        "source-maps",
+        "isolated",
+        "precache",
+        "bytecode",
+        "snapshot",
+    ]
+    for option in switches:
+        assert defaults[option.field] == option.default, option.name
