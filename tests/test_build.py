@@ -7,7 +7,6 @@ import json
 import shutil
 import textwrap
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
@@ -65,10 +64,23 @@ def tree_digest(folder: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def built_project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A project built once, and a pristine copy of it (sources, work folder and site)."""
     root = make_project(tmp_path_factory.mktemp("course"))
     build(load_config(cwd=root))
-    yield root
+    pristine = tmp_path_factory.mktemp("pristine") / "course"
+    shutil.copytree(root, pristine, symlinks=True)
+    return root, pristine
+
+
+@pytest.fixture
+def project(built_project: tuple[Path, Path]) -> Path:
+    """The built project as its first build left it: each test owns it, whatever the test
+    before changed (restored at the same path, so the build's state still describes it)."""
+    root, pristine = built_project
+    shutil.rmtree(root)
+    shutil.copytree(pristine, root, symlinks=True)
+    return root
 
 
 def rebuild(root: Path) -> BuildResult:
@@ -137,7 +149,6 @@ def test_the_site_names_no_other_origin_for_its_runtime(project: Path) -> None:
 
 
 def test_rebuild_with_nothing_changed_does_no_work(project: Path) -> None:
-    rebuild(project)  # settle whatever earlier tests changed
     before = (project / "_output" / SITE_MANIFEST).stat().st_mtime_ns
     result = rebuild(project)
     assert result.ran == []
@@ -149,7 +160,6 @@ def test_a_changed_environment_runner_remakes_the_packages(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # a development install of lite-build keeps its version number while its code changes
-    rebuild(project)
     changed = STARTUP_RUNNER + "\n# changed\n"
     monkeypatch.setattr("lite_build.kernel.wheels.STARTUP_RUNNER", changed)
     monkeypatch.setattr("lite_build.pipeline.packages.STARTUP_RUNNER", changed)
@@ -163,7 +173,6 @@ def test_a_changed_service_worker_republishes_the_site(
     project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # a development install of lite-build keeps its version number while its code changes
-    rebuild(project)
     template = tmp_path / "precache-worker.js"
     template.write_text(PRECACHE_TEMPLATE.read_text() + "\n// changed\n")
     monkeypatch.setattr("lite_build.site.precache.PRECACHE_TEMPLATE", template)
@@ -173,7 +182,6 @@ def test_a_changed_service_worker_republishes_the_site(
 
 
 def test_editing_one_notebook_redoes_only_the_app_and_site(project: Path) -> None:
-    rebuild(project)
     make_notebook(project / "content" / "lesson.ipynb", "print('DONE lesson, edited')")
     result = rebuild(project)
     assert result.ran == ["app", "site"]
@@ -198,7 +206,6 @@ def test_removed_content_disappears_from_the_site(project: Path) -> None:
 
 
 def test_a_corrupt_notebook_fails_the_build_and_keeps_the_previous_site(project: Path) -> None:
-    rebuild(project)
     before = tree_digest(project / "_output")
     broken = project / "content" / "broken.ipynb"
     broken.write_text('{"cells": [', encoding="utf-8")
@@ -214,7 +221,6 @@ def test_a_corrupt_notebook_fails_the_build_and_keeps_the_previous_site(project:
 
 
 def test_an_unknown_package_fails_the_build_and_keeps_the_previous_site(project: Path) -> None:
-    rebuild(project)
     before = tree_digest(project / "_output")
     config = project / "lite-build.toml"
     original = config.read_text()
@@ -266,7 +272,6 @@ def test_snapshot_false_ships_no_kernel_snapshot_and_true_brings_it_back(project
     config = project / "lite-build.toml"
     original = config.read_text()
     snapshot = project / "_output" / "static" / "environments" / "python" / "kernel.snapshot"
-    rebuild(project)
     assert snapshot.is_file()
     assert "liteBuildSnapshotURL" in kernel_options(project / "_output")
     try:
