@@ -21,7 +21,8 @@ def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         check=False,
-        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin", "HOME": str(cwd)},
+        # this checkout's lite_build, whichever one is installed
+        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin", "HOME": str(cwd), "PYTHONPATH": str(REPO)},
     )
 
 
@@ -58,6 +59,25 @@ def test_a_config_error_is_one_clear_message_without_traceback(tmp_path: Path) -
     assert "Traceback" not in result.stderr
     assert 'titel: unknown key; did you mean "title"?' in result.stderr
     assert "offline: expected true or false" in result.stderr
+
+
+def test_requirement_files_including_each_other_are_a_config_error_not_a_hang(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "lite-build.toml").write_text(
+        'title = "T"\n[[environments]]\nname = "python"\npackages = ["-r a.txt"]\n'
+    )
+    (tmp_path / "a.txt").write_text("attrs\n-r b.txt\n")
+    (tmp_path / "b.txt").write_text("-r a.txt\n")
+
+    result = run("build", cwd=tmp_path)
+
+    assert result.returncode == EXIT_ERROR
+    assert result.stderr.splitlines() == [
+        "error: lite-build.toml: 1 problem(s) in the configuration:",
+        "  - b.txt, line 1: the requirement files include themselves: a.txt -> b.txt -> a.txt",
+    ]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["a.txt", "b.txt", "lite-build.toml"]
 
 
 def test_verbose_shows_the_traceback(tmp_path: Path) -> None:

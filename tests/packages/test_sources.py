@@ -85,6 +85,35 @@ def test_requirement_problems_name_file_and_line(tmp_path: Path) -> None:
     ]
 
 
+def test_requirement_files_that_include_each_other_are_a_problem_naming_the_cycle(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "a.txt").write_text("attrs\n-r b.txt\n")
+    (tmp_path / "b.txt").write_text("six\n-r a.txt\n")
+    # two includes of itself: each level doubled the work until a depth limit (2 ** 21 reads)
+    (tmp_path / "self.txt").write_text("-r self.txt\n-r ./self.txt\n")
+
+    expanded = expand_packages(["-r a.txt", "-r self.txt"], tmp_path)
+
+    assert expanded.problems == [
+        "b.txt, line 2: the requirement files include themselves: a.txt -> b.txt -> a.txt",
+        "self.txt, line 1: the requirement files include themselves: self.txt -> self.txt",
+        "self.txt, line 2: the requirement files include themselves: self.txt -> self.txt",
+    ]
+    assert expanded.requirements == ["attrs", "six"]
+
+
+def test_a_requirement_file_included_twice_without_a_cycle_is_no_problem(tmp_path: Path) -> None:
+    (tmp_path / "course.txt").write_text("-r base.txt\n-r extra.txt\n")
+    (tmp_path / "extra.txt").write_text("-r base.txt\nmsgpack\n")
+    (tmp_path / "base.txt").write_text("attrs\n")
+
+    expanded = expand_packages(["-r course.txt"], tmp_path)
+
+    assert expanded.problems == []
+    assert expanded.names == {"attrs", "msgpack"}
+
+
 # -- the Pyodide distribution --------------------------------------------------------------------
 
 
