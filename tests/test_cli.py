@@ -117,3 +117,137 @@ def test_bundle_output_names_the_zip_and_leaves_the_site_where_configured() -> N
     args = make_parser().parse_args(["bundle", "--output", "course.zip"])
     assert args.bundle == Path("course.zip")
     assert args.output is None
+
+
+# -- commands that need no build -----------------------------------------------------------------
+
+
+def course(root: Path) -> Path:
+    """A course with two environments, one notebook and a public address; never built."""
+    (root / "content" / "lessons").mkdir(parents=True)
+    (root / "content" / "lessons" / "intro.ipynb").write_text('{"cells": []}')
+    (root / "lite-build.toml").write_text(
+        'title = "T"\ncontent = ["content"]\nurl = "https://example.org/course"\n'
+        '[[environments]]\nname = "python"\n[[environments]]\nname = "extra"\n'
+    )
+    return root / "lite-build.toml"
+
+
+def run_main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_embed_prints_a_console_snippet_for_the_first_environment(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = course(tmp_path)
+
+    code, out, err = run_main(
+        capsys,
+        "embed",
+        "--config",
+        str(config),
+        "--repl",
+        "--code",
+        "print('hi')",
+        "--eager",
+        "--height",
+        "300px",
+    )
+
+    assert (code, err) == (EXIT_OK, "")
+    assert out == (
+        "<!-- lite-build: a Python console -->\n"
+        '<iframe src="https://example.org/course/repl/index.html?kernel=python&amp;'
+        'code=print%28%27hi%27%29" title="Python console" allow="clipboard-read '
+        "https://example.org; clipboard-write https://example.org; fullscreen "
+        'https://example.org" allowfullscreen style="width:100%;height:300px;border:1px solid '
+        '#d0d7de;border-radius:6px" loading="lazy"></iframe>\n'
+    )
+    assert not (tmp_path / "_output").exists() and not (tmp_path / ".lite-build").exists()
+
+
+def test_embed_prints_a_click_to_open_notebook_snippet(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = course(tmp_path)
+
+    code, out, err = run_main(capsys, "embed", "--config", str(config), "./lessons/intro.ipynb")
+
+    assert (code, err) == (EXIT_OK, "")
+    assert out == (
+        "<!-- lite-build: the notebook lessons/intro.ipynb -->\n"
+        '<iframe srcdoc="&lt;!doctype html&gt;&lt;meta charset=&quot;utf-8&quot;&gt;&lt;body '
+        "style=&quot;margin:0;height:100vh;display:flex;flex-direction:column;gap:12px;"
+        "justify-content:center;align-items:center;padding:16px;box-sizing:border-box;"
+        "background:#f6f8fa;font:15px system-ui,sans-serif;color:#1f2328&quot;&gt;&lt;div "
+        "style=&quot;font-weight:600&quot;&gt;Notebook intro.ipynb&lt;/div&gt;&lt;a "
+        "href=&quot;https://example.org/course/notebooks/index.html?path=lessons%2Fintro.ipynb"
+        "&quot; target=&quot;_self&quot; style=&quot;display:inline-block;padding:9px 22px;"
+        "border-radius:6px;background:#1f6feb;color:#fff;text-decoration:none;"
+        "font-weight:600&quot;&gt;Open the notebook&lt;/a&gt;&lt;div style=&quot;"
+        "font-size:12px;color:#57606a&quot;&gt;Python runs in your browser; nothing to "
+        'install.&lt;/div&gt;&lt;/body&gt;" title="Notebook intro.ipynb" allow="clipboard-read '
+        "https://example.org; clipboard-write https://example.org; fullscreen "
+        'https://example.org" allowfullscreen style="width:100%;height:640px;border:1px solid '
+        '#d0d7de;border-radius:6px"></iframe>\n'
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--repl", "--kernel", "pyhton"],
+            "error: --kernel: 'pyhton' is not an environment of this site; choose one of: "
+            "python, extra",
+        ),
+        (
+            ["lessons/intro.ipynb", "--url", "ftp://example.org/"],
+            "error: --url: 'ftp://example.org/' is not a web address; give the address the site "
+            "is served at, such as https://example.org/course/",
+        ),
+        (
+            [],
+            "error: say what to embed: --repl for the console, or a notebook of the content "
+            "(e.g. lite-build embed lessons/intro.ipynb)",
+        ),
+    ],
+)
+def test_embed_errors_print_nothing_to_paste_and_fail(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    config = course(tmp_path)
+
+    code, out, err = run_main(capsys, "embed", "--config", str(config), *args)
+
+    assert (code, out, err) == (EXIT_ERROR, "", message + "\n")
+
+
+def test_check_without_a_built_site_says_so_and_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "empty").mkdir()
+    for site in (tmp_path / "empty", tmp_path / "missing"):
+        code, out, err = run_main(capsys, "check", str(site))
+
+        assert (code, out) == (EXIT_ERROR, "")
+        assert err == f"error: {site} is not a built site (no jupyter-lite.json); build it first\n"
+
+
+def test_serve_no_build_without_a_site_says_how_to_make_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = course(tmp_path)
+
+    code, out, err = run_main(capsys, "serve", "--no-build", "--config", str(config), "--port", "0")
+
+    assert (code, out) == (EXIT_ERROR, "")
+    assert err == (
+        f"error: the site folder {tmp_path / '_output'} does not exist; build the site first "
+        "with `lite-build build`\n"
+    )
+    assert not (tmp_path / ".lite-build").exists()  # nothing was built
