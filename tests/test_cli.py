@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+import signal
 import subprocess
 import sys
 import tomllib
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -14,6 +17,12 @@ from lite_build.cli import EXIT_ERROR, EXIT_OK, main
 REPO = Path(__file__).resolve().parent.parent
 
 
+def cli_env(cwd: Path) -> dict[str, str]:
+    """A bare environment for ``python -m lite_build``, running this checkout's lite_build
+    whichever one is installed."""
+    return {"COLUMNS": "200", "PATH": "/usr/bin:/bin", "HOME": str(cwd), "PYTHONPATH": str(REPO)}
+
+
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "lite_build", *args],
@@ -21,8 +30,7 @@ def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         check=False,
-        # this checkout's lite_build, whichever one is installed
-        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin", "HOME": str(cwd), "PYTHONPATH": str(REPO)},
+        env=cli_env(cwd),
     )
 
 
@@ -216,6 +224,7 @@ def test_embed_prints_a_click_to_open_notebook_snippet(
             "(e.g. lite-build embed lessons/intro.ipynb)",
         ),
     ],
+    ids=["unknown kernel", "not a web address", "nothing to embed"],
 )
 def test_embed_errors_print_nothing_to_paste_and_fail(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
@@ -250,4 +259,52 @@ def test_serve_no_build_without_a_site_says_how_to_make_one(
         f"error: the site folder {tmp_path / '_output'} does not exist; build the site first "
         "with `lite-build build`\n"
     )
+    assert not (tmp_path / ".lite-build").exists()  # nothing was built
+
+
+#: what an isolated site is served with
+ISOLATION = {
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Embedder-Policy": "require-corp",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
+
+
+def test_serve_no_build_serves_the_existing_site_as_it_is_until_ctrl_c(tmp_path: Path) -> None:
+    config = course(tmp_path)
+    config.write_text("isolated = true\n" + config.read_text())
+    site = tmp_path / "_output"
+    site.mkdir()
+    (site / "lite-build.json").write_text("{}")
+    (site / "index.html").write_text("<p>the site as it was</p>")
+
+    server = subprocess.Popen(
+        [sys.executable, "-m", "lite_build", "serve", "--no-build", "--port", "0"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(tmp_path),
+    )
+    try:
+        assert server.stderr is not None
+        first = server.stderr.readline()  # a build would print its first step instead
+        served = re.fullmatch(
+            rf"Serving {re.escape(str(site))} at (http://127\.0\.0\.1:\d+/) "
+            r"\(press Ctrl\+C to stop\)\n",
+            first,
+        )
+        assert served, first
+        with urllib.request.urlopen(served.group(1), timeout=30) as response:
+            body = response.read().decode()
+            headers = dict(response.headers)
+    finally:
+        server.send_signal(signal.SIGINT)
+        out, rest = server.communicate(timeout=30)
+
+    assert body == "<p>the site as it was</p>"
+    # isolated = true in the configuration: the cross-origin isolation headers
+    assert {name: headers.get(name) for name in ISOLATION} == ISOLATION
+    assert (server.returncode, out, rest) == (EXIT_OK, "", "Stopped.\n")
+    assert sorted(path.name for path in site.iterdir()) == ["index.html", "lite-build.json"]
     assert not (tmp_path / ".lite-build").exists()  # nothing was built
