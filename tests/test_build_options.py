@@ -10,7 +10,6 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import nbformat
 import pytest
 
 from lite_build.build import build
@@ -38,6 +37,21 @@ LOGO = (
     '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10">'
     '<circle cx="5" cy="5" r="4" fill="teal"/></svg>\n'
 )
+NOTEBOOK = {
+    "cells": [
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "id": "import-attrs",
+            "metadata": {},
+            "outputs": [],
+            "source": "import attrs",
+        }
+    ],
+    "metadata": {},
+    "nbformat": 4,
+    "nbformat_minor": 5,
+}
 KERNELS_PLUGIN = "@lite-build/environments-extension:kernels"
 
 
@@ -54,9 +68,7 @@ def options_site(tmp_path_factory: pytest.TempPathFactory) -> Built:
     (root / "content").mkdir()
     (root / "art").mkdir()
     (root / "art" / "Badge.SVG").write_text(LOGO)
-    notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_code_cell("import attrs")]
-    nbformat.write(notebook, root / "content" / "lesson.ipynb")
+    (root / "content" / "lesson.ipynb").write_text(json.dumps(NOTEBOOK))
     (root / "lite-build.toml").write_text(CONFIG)
     reporter = RecordingReporter()
     result = build(load_config(cwd=root), reporter=reporter)
