@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from lite_build.cli import EXIT_ERROR, EXIT_OK, main
+from lite_build.cli import EXIT_ERROR, EXIT_OK, _size, main
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -125,6 +125,22 @@ def test_bundle_output_names_the_zip_and_leaves_the_site_where_configured() -> N
     args = make_parser().parse_args(["bundle", "--output", "course.zip"])
     assert args.bundle == Path("course.zip")
     assert args.output is None
+
+
+@pytest.mark.parametrize(
+    ("count", "shown"),
+    [
+        (0, "0 B"),
+        (999, "999 B"),
+        (1000, "1.0 KB"),
+        (123_456, "123.5 KB"),
+        (1_234_567, "1.2 MB"),
+        (98_765_432_100, "98.8 GB"),
+        (5_000_000_000_000, "5000.0 GB"),
+    ],
+)
+def test_sizes_are_shown_in_decimal_units(count: int, shown: str) -> None:
+    assert _size(count) == shown
 
 
 # -- commands that need no build -----------------------------------------------------------------
