@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import shutil
 import textwrap
 import zipfile
@@ -218,6 +219,48 @@ def test_a_corrupt_notebook_fails_the_build_and_keeps_the_previous_site(project:
     finally:
         broken.unlink()
     assert rebuild(project).output == project / "_output"
+
+
+def crash_between_the_publish_renames(project: Path) -> None:
+    """The state a build killed in the middle of publishing leaves: the site moved aside, the
+    new one staged (partly, here) but not swapped in."""
+    (project / "_output").rename(project / "._output.old")
+    (project / "._output.new").mkdir()
+    (project / "._output.new" / "index.html").write_text("half a site")
+
+
+def test_a_build_after_a_crashed_publish_restores_the_site_then_publishes_the_new_one(
+    project: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    rebuild(project)
+    output = project / "_output"
+    make_notebook(project / "content" / "lesson.ipynb", "print('DONE lesson, after a crash')")
+    crash_between_the_publish_renames(project)
+
+    with caplog.at_level(logging.WARNING, logger="lite_build"):
+        result = rebuild(project)
+
+    assert result.ran == ["app", "site"]
+    assert f"restored {output} from an interrupted build" in caplog.messages
+    assert "after a crash" in (output / "files" / "lesson.ipynb").read_text()
+    assert (output / "static" / "pyodide" / "pyodide.mjs").is_file()
+    assert (output / "index.html").read_text() != "half a site"
+    assert sorted(path.name for path in project.iterdir() if path.name.startswith("._")) == []
+
+
+def test_a_failed_build_after_a_crashed_publish_keeps_the_previous_site(project: Path) -> None:
+    rebuild(project)
+    before = tree_digest(project / "_output")
+    crash_between_the_publish_renames(project)
+    broken = project / "content" / "broken.ipynb"
+    broken.write_text('{"cells": [', encoding="utf-8")
+    try:
+        with pytest.raises(LiteBuildError, match="not valid JSON"):
+            rebuild(project)
+    finally:
+        broken.unlink()
+    assert tree_digest(project / "_output") == before
+    assert not (project / "._output.old").exists()
 
 
 def test_an_unknown_package_fails_the_build_and_keeps_the_previous_site(project: Path) -> None:

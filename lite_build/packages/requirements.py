@@ -5,7 +5,7 @@ An entry of ``packages`` is one of:
 
 - a PEP 508 requirement: ``"attrs>=23"``;
 - a requirement file: ``"-r requirements.txt"`` (one requirement per line, ``#`` comments,
-  nested ``-r``; pip's other options are refused rather than silently ignored);
+  nested ``-r`` but no cycle; pip's other options are refused rather than silently ignored);
 - a PEP 735 dependency group: ``"-g pyproject.toml:course"`` (``"-g :course"`` or
   ``"-g course"`` read ``pyproject.toml`` next to the configuration);
 - a local project folder: ``"./mylib"``, ``"../shared/helpers"``, an absolute path.
@@ -27,8 +27,6 @@ from packaging.utils import canonicalize_name
 
 #: files whose presence makes a folder a Python project
 PROJECT_FILES = ("pyproject.toml", "setup.py", "setup.cfg")
-#: a group nested deeper than this is a cycle
-MAX_DEPTH = 20
 
 
 @dataclass
@@ -75,19 +73,25 @@ def expand_packages(
     """Expand ``entries`` (as written under ``key`` in a file in ``root``); problems are
     collected, in the user's words, never raised."""
     result = ExpandedPackages()
-    _expand(entries, root, key, result, depth=0)
+    _expand(entries, root, key, result, reading=())
     return result
 
 
 def _expand(
-    entries: Iterable[str], root: Path, where: str, result: ExpandedPackages, depth: int
+    entries: Iterable[str],
+    root: Path,
+    where: str,
+    result: ExpandedPackages,
+    reading: tuple[Path, ...],
 ) -> None:
+    """``reading``: the requirement files being read, outermost first (one among them again
+    is a cycle)."""
     for raw in entries:
         text = raw.strip()
         if text.startswith("-r"):
-            _requirement_file(text[2:].strip(), root, where, result, depth)
+            _requirement_file(text[2:].strip(), root, where, result, reading)
         elif text.startswith("-g"):
-            _dependency_group(text[2:].strip(), root, where, result, depth)
+            _dependency_group(text[2:].strip(), root, where, result, reading)
         elif is_path_entry(text):
             _project(text, root, where, result)
         else:
@@ -125,17 +129,17 @@ def _project(text: str, root: Path, where: str, result: ExpandedPackages) -> Non
 
 
 def _requirement_file(
-    text: str, root: Path, where: str, result: ExpandedPackages, depth: int
+    text: str, root: Path, where: str, result: ExpandedPackages, reading: tuple[Path, ...]
 ) -> None:
     if not text:
         result.problems.append(f'{where}: "-r" needs a file name, such as "-r requirements.txt"')
         return
     path = _absolute(root, text)
-    if depth > MAX_DEPTH:
-        result.problems.append(
-            f'{where}: "-r {text}" is nested too deeply; does it include itself?'
-        )
+    if path in reading:
+        cycle = " -> ".join(file.name for file in (*reading[reading.index(path) :], path))
+        result.problems.append(f"{where}: the requirement files include themselves: {cycle}")
         return
+    reading = (*reading, path)
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as error:
@@ -146,7 +150,7 @@ def _requirement_file(
         line_where = f"{text}, line {number}"
         if line.startswith(("-r ", "--requirement")):
             nested = line.split(None, 1)[1] if " " in line else ""
-            _requirement_file(nested.strip(), path.parent, line_where, result, depth + 1)
+            _requirement_file(nested.strip(), path.parent, line_where, result, reading)
         elif line.startswith("-"):
             option = line.split()[0]
             result.problems.append(
@@ -155,7 +159,7 @@ def _requirement_file(
                 "distribution and PyPI"
             )
         else:
-            _expand([line], path.parent, line_where, result, depth + 1)
+            _expand([line], path.parent, line_where, result, reading)
 
 
 def _logical_lines(lines: Sequence[str]) -> list[tuple[int, str]]:
@@ -180,7 +184,7 @@ def _logical_lines(lines: Sequence[str]) -> list[tuple[int, str]]:
 
 
 def _dependency_group(
-    text: str, root: Path, where: str, result: ExpandedPackages, depth: int
+    text: str, root: Path, where: str, result: ExpandedPackages, reading: tuple[Path, ...]
 ) -> None:
     file_part, colon, group = text.rpartition(":")
     if not colon:
@@ -206,7 +210,7 @@ def _dependency_group(
     if not isinstance(groups, dict):
         result.problems.append(f'{where}: "-g {text}": {path} has no [dependency-groups] table')
         return
-    _group_entries(group, groups, path, where, result, [])
+    _group_entries(group, groups, path, where, result, [], reading)
 
 
 def _group_entries(
@@ -216,6 +220,7 @@ def _group_entries(
     where: str,
     result: ExpandedPackages,
     chain: list[str],
+    reading: tuple[Path, ...],
 ) -> None:
     by_name = {canonicalize_name(name): name for name in groups}
     key = by_name.get(canonicalize_name(group))
@@ -238,9 +243,11 @@ def _group_entries(
     group_where = f'{path.name} [dependency-groups] "{key}"'
     for entry in entries:
         if isinstance(entry, str):
-            _expand([entry], path.parent, group_where, result, depth=len(chain) + 1)
+            _expand([entry], path.parent, group_where, result, reading)
         elif isinstance(entry, dict) and isinstance(entry.get("include-group"), str):
-            _group_entries(entry["include-group"], groups, path, where, result, [*chain, key])
+            _group_entries(
+                entry["include-group"], groups, path, where, result, [*chain, key], reading
+            )
         else:
             result.problems.append(
                 f"{group_where}: {entry!r} is neither a requirement nor an include-group"

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from lite_build.cache import CACHE_ENV_VAR
+from lite_build.cache import CACHE_ENV_VAR, sha256_of
+from lite_build.config import Environment
 from lite_build.errors import LiteBuildError
+from lite_build.packages.choose import choose_packages
 from lite_build.packages.lockfile import (
     LockedEnvironment,
     LockedPackage,
@@ -21,7 +23,7 @@ from lite_build.packages.lockfile import (
 from lite_build.packages.platform import PyodidePlatform
 from lite_build.packages.requirements import expand_packages
 from lite_build.packages.resolve import resolve
-from lite_build.packages.sources import LayeredIndex
+from lite_build.packages.sources import LayeredIndex, PackageSources, SourceSettings
 from lite_build.packages.sources.base import Unconfigured
 from lite_build.packages.sources.distribution import PyodideDistribution
 from lite_build.packages.sources.local import LocalWheels
@@ -87,6 +89,35 @@ def test_requirement_problems_name_file_and_line(tmp_path: Path) -> None:
         f'environments[0].packages: "-r nope.txt": cannot read {tmp_path / "nope.txt"}: No such '
         "file or directory",
     ]
+
+
+def test_requirement_files_that_include_each_other_are_a_problem_naming_the_cycle(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "a.txt").write_text("attrs\n-r b.txt\n")
+    (tmp_path / "b.txt").write_text("six\n-r a.txt\n")
+    # two includes of itself: each level doubled the work until a depth limit (2 ** 21 reads)
+    (tmp_path / "self.txt").write_text("-r self.txt\n-r ./self.txt\n")
+
+    expanded = expand_packages(["-r a.txt", "-r self.txt"], tmp_path)
+
+    assert expanded.problems == [
+        "b.txt, line 2: the requirement files include themselves: a.txt -> b.txt -> a.txt",
+        "self.txt, line 1: the requirement files include themselves: self.txt -> self.txt",
+        "self.txt, line 2: the requirement files include themselves: self.txt -> self.txt",
+    ]
+    assert expanded.requirements == ["attrs", "six"]
+
+
+def test_a_requirement_file_included_twice_without_a_cycle_is_no_problem(tmp_path: Path) -> None:
+    (tmp_path / "course.txt").write_text("-r base.txt\n-r extra.txt\n")
+    (tmp_path / "extra.txt").write_text("-r base.txt\nmsgpack\n")
+    (tmp_path / "base.txt").write_text("attrs\n")
+
+    expanded = expand_packages(["-r course.txt"], tmp_path)
+
+    assert expanded.problems == []
+    assert expanded.names == {"attrs", "msgpack"}
 
 
 # -- the Pyodide distribution --------------------------------------------------------------------
@@ -237,3 +268,68 @@ def test_the_lock_file_round_trips_to_the_byte(tmp_path: Path) -> None:
     }
     text = path.read_text()
     assert text.index('name = "attrs"') < text.index('name = "msgpack"')  # sorted: stable diffs
+
+
+# -- a lock that no longer describes the site ----------------------------------------------------
+
+
+def wheels_sources(root: Path) -> PackageSources:
+    """The sources of a site with a local wheels folder and no distribution (PyPI unused)."""
+    (root / "wheels").mkdir(exist_ok=True)
+    settings = SourceSettings(root=root, work_dir=root / "work", wheels=(root / "wheels",))
+    return PackageSources(settings, FakeIndex())
+
+
+def test_a_stale_lock_names_every_reason_and_the_fix(tmp_path: Path) -> None:
+    lock = LockFile(
+        pyodide="314.0.5",
+        sources=(),
+        environments=(LockedEnvironment("python", ("attrs", "msgpack"), ()),),
+    )
+    environment = Environment("python", "Python", packages=("attrs", "six"))
+
+    with pytest.raises(LiteBuildError) as caught:
+        choose_packages(
+            environment, {}, wheels_sources(tmp_path), pyodide_version="314.0.6", lock=lock
+        )
+
+    assert str(caught.value) == (
+        "lite-build.lock does not match the configuration: it was written for Pyodide 314.0.5, "
+        "the site uses 314.0.6; the package sources (wheels, [pyodide] distribution) changed; "
+        'the packages of environment "python" changed (added six; removed msgpack); run '
+        "`lite-build lock` to update it (or delete it to resolve at every build)"
+    )
+
+
+def test_a_locked_local_wheel_that_changed_since_says_how_to_relock(tmp_path: Path) -> None:
+    sources = wheels_sources(tmp_path)
+    wheel = build_wheel(tmp_path / "wheels", "tinylib", "1.0")
+    locked = LockedPackage(
+        "tinylib", "1.0", "wheels", wheel.name, f"wheels/{wheel.name}", sha256_of(wheel), 1
+    )
+    build_wheel(tmp_path / "wheels", "tinylib", "1.0", files={"tinylib/__init__.py": "X = 2\n"})
+
+    with pytest.raises(LiteBuildError) as caught:
+        sources.fetch([locked.resolved(tmp_path)])
+
+    assert str(caught.value) == (
+        f'"tinylib" 1.0: the local file {wheel} is missing or changed since the packages were '
+        "chosen; run `lite-build lock --upgrade tinylib` (or delete lite-build.lock) and build "
+        "again"
+    )
+
+
+def test_a_locked_distribution_package_without_a_distribution_says_what_to_set(
+    tmp_path: Path,
+) -> None:
+    locked = LockedPackage(
+        "msgpack", "1.2.4", "pyodide", "m.whl", "http://127.0.0.1:1/dist/m.whl", "a" * 64, 10
+    )
+
+    with pytest.raises(LiteBuildError) as caught:
+        wheels_sources(tmp_path).fetch([locked.resolved(tmp_path)])
+
+    assert str(caught.value) == (
+        '"msgpack": lite-build.lock takes it from a Pyodide distribution, but none is '
+        "configured; set [pyodide] distribution, or run `lite-build lock --upgrade`"
+    )

@@ -1,0 +1,116 @@
+"""lite-build.lock: why it no longer describes the configuration, and what a damaged one says."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lite_build.errors import LiteBuildError
+from lite_build.packages.lockfile import LockedEnvironment, LockFile, read_lock, stale_reasons
+
+LOCK = LockFile(
+    pyodide="314.0.6",
+    sources=("wheels: ./wheels",),
+    environments=(LockedEnvironment("python", ("attrs", "msgpack"), ()),),
+)
+
+
+def test_a_lock_that_describes_the_configuration_has_no_reason_to_be_stale() -> None:
+    assert (
+        stale_reasons(LOCK, "314.0.6", ["wheels: ./wheels"], "python", ["attrs", "msgpack"]) == []
+    )
+
+
+@pytest.mark.parametrize(
+    ("requirements", "reason"),
+    [
+        (
+            ["attrs", "msgpack", "six"],
+            'the packages of environment "python" changed (added six)',
+        ),
+        (["attrs"], 'the packages of environment "python" changed (removed msgpack)'),
+        (
+            ["attrs", "six", "tqdm"],
+            'the packages of environment "python" changed (added six, tqdm; removed msgpack)',
+        ),
+        (["msgpack", "attrs"], 'the packages of environment "python" changed (reordered)'),
+        (
+            ["attrs", "msgpack>=1.1"],
+            'the packages of environment "python" changed (added msgpack>=1.1; removed msgpack)',
+        ),
+    ],
+)
+def test_changed_requirements_name_what_was_added_and_removed(
+    requirements: list[str], reason: str
+) -> None:
+    assert stale_reasons(LOCK, "314.0.6", ["wheels: ./wheels"], "python", requirements) == [reason]
+
+
+def test_a_new_environment_is_not_in_the_lock() -> None:
+    assert stale_reasons(LOCK, "314.0.6", ["wheels: ./wheels"], "extra", ["attrs"]) == [
+        'it has no environment "extra"'
+    ]
+
+
+def test_every_reason_at_once_in_a_fixed_order() -> None:
+    reasons = stale_reasons(
+        LOCK,
+        "314.1.0",
+        ["wheels: ./wheels", "distribution: ../pyodide-314.0.6"],
+        "python",
+        ["attrs"],
+    )
+    assert reasons == [
+        "it was written for Pyodide 314.0.6, the site uses 314.1.0",
+        "the package sources (wheels, [pyodide] distribution) changed",
+        'the packages of environment "python" changed (removed msgpack)',
+    ]
+
+
+def test_sources_in_another_order_are_a_change() -> None:
+    lock = LockFile("314.0.6", ("wheels: ./a", "wheels: ./b"), LOCK.environments)
+    assert stale_reasons(lock, "314.0.6", ["wheels: ./b", "wheels: ./a"], "python", []) == [
+        "the package sources (wheels, [pyodide] distribution) changed",
+        'the packages of environment "python" changed (removed attrs, msgpack)',
+    ]
+
+
+# -- a lock lite-build cannot read ---------------------------------------------------------------
+
+
+def test_a_lock_of_another_format_version_says_how_to_rewrite_it(tmp_path: Path) -> None:
+    path = tmp_path / "lite-build.lock"
+    path.write_text('lock-version = 2\npyodide = "314.0.6"\n')
+    with pytest.raises(LiteBuildError) as caught:
+        read_lock(path)
+    assert str(caught.value) == (
+        f"{path} has lock-version 2; this lite-build reads version 1; run "
+        "`lite-build lock --upgrade`"
+    )
+
+
+def test_a_lock_missing_a_field_is_damaged(tmp_path: Path) -> None:
+    path = tmp_path / "lite-build.lock"
+    path.write_text(
+        'lock-version = 1\npyodide = "314.0.6"\n\n[[environments]]\nname = "python"\n\n'
+        '[[environments.packages]]\nname = "attrs"\nversion = "25.1.0"\n'
+    )
+    with pytest.raises(LiteBuildError) as caught:
+        read_lock(path)
+    assert str(caught.value) == (
+        f"{path} is damaged (missing or wrong 'source'); run `lite-build lock --upgrade` to "
+        "write it afresh"
+    )
+
+
+def test_a_lock_that_is_not_toml_says_to_restore_or_rewrite_it(tmp_path: Path) -> None:
+    path = tmp_path / "lite-build.lock"
+    path.write_text("<<<<<<< HEAD\n")  # a merge conflict left in it
+    with pytest.raises(LiteBuildError) as caught:
+        read_lock(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path} is not valid TOML (")
+    assert message.endswith(
+        "); restore it from version control or run `lite-build lock --upgrade` to write it afresh"
+    )
