@@ -19,8 +19,8 @@ from lite_build.config import load_config
 from lite_build.pipeline import build
 from lite_build.site.precache import CACHE_PREFIX, PRECACHE_WORKER
 from tests.browser import lab
+from tests.commands.test_bundle import stop_launcher, system_python
 from tests.conftest import Offline
-from tests.test_bundle import stop_launcher, system_python
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 

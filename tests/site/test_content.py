@@ -20,7 +20,7 @@ import jsonschema
 import nbformat
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CONTENT = ROOT / "content"
 NOTEBOOKS = sorted(
     path for path in CONTENT.rglob("*.ipynb") if ".ipynb_checkpoints" not in path.parts

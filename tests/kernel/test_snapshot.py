@@ -35,7 +35,7 @@ def node_runtime() -> tuple[str, PyodideRuntime]:
     node = node_executable()
     if node is None:
         pytest.skip("Node.js is not installed")
-    config = load_config(cwd=Path(__file__).resolve().parent.parent)
+    config = load_config(cwd=Path(__file__).resolve().parents[2])
     return node, ensure_runtime(config.pyodide.version, path=config.pyodide.path)
 
 

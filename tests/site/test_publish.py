@@ -1,5 +1,5 @@
 """Publishing a site: the swap of the staged site for the previous one, and what a build
-finds after a crash in the middle of it (the build itself: tests/test_build.py)."""
+finds after a crash in the middle of it (the build itself: tests/pipeline/test_build.py)."""
 
 from __future__ import annotations
 

@@ -49,7 +49,7 @@ def test_wheels_get_unchecked_hash_pycs_from_the_sites_runtime(
     if node_executable() is None:
         pytest.skip("Node.js is not installed")
     monkeypatch.setenv("LITE_BUILD_CACHE_DIR", str(tmp_path / "cache"))
-    repo = Path(__file__).resolve().parent.parent
+    repo = Path(__file__).resolve().parents[2]
     config = load_config(cwd=repo)
     runtime = ensure_runtime(config.pyodide.version, path=config.pyodide.path)
     wheel = make_wheel(tmp_path)

@@ -20,7 +20,7 @@ from lite_build.site.widgets import (
     installed_manager_version,
     widgets_extension_dir,
 )
-from tests.test_build import make_project
+from tests.pipeline.test_build import make_project
 
 
 def _package(name: str, version: str) -> dict[str, Any]:
