@@ -49,14 +49,21 @@ def patch_wait_async(site: Path) -> list[Path]:
     return patched
 
 
-def apply_title(site: Path, title: str) -> None:
-    """Show the site's title in the browser tab while an app loads (each app then sets its own)."""
+def apply_title(site: Path, title: str) -> list[Path]:
+    """Show the site's title in the browser tab while an app loads (each app then sets its own);
+    the pages that have a title to set."""
     escaped = html.escape(title)
+    titled = []
     for page in sorted(site.glob("*/index.html")):
         text = page.read_text(encoding="utf-8")
-        retitled = re.sub(r"<title>[^<]*</title>", f"<title>{escaped}</title>", text, count=1)
+        retitled, count = re.subn(
+            r"<title>[^<]*</title>", lambda _: f"<title>{escaped}</title>", text, count=1
+        )
+        if count:
+            titled.append(page)
         if retitled != text:
             page.write_text(retitled, encoding="utf-8")
+    return titled
 
 
 def install_prestart(site: Path) -> list[Path]:
@@ -127,7 +134,8 @@ def apply(site: Path, *, title: str) -> None:
     """The patches of an assembled site's JupyterLite app, each checked to still apply."""
     if not patch_wait_async(site):
         raise patch_missed("the Atomics.waitAsync fix", "no script uses Atomics.waitAsync")
-    apply_title(site, title)
+    if not apply_title(site, title):
+        raise patch_missed("the site's title", "no app page has a <title>")
     # the kernel's runtime starts while the app boots (see prestart.py)
     if not install_prestart(site):
         raise patch_missed("the early kernel start", "no app page to start a kernel from")
