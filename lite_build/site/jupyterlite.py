@@ -124,8 +124,8 @@ def _kernel_entry(kernel: KernelSettings) -> dict[str, Any]:
             "lockFileURL": f"{folder}/pyodide-lock.json?sha256={kernel.lock_sha256}",
             "packages": list(kernel.preload_packages),
             "env": dict(sorted(kernel.env.items())),
-            # read (and removed) by our kernel worker, extension/src/prestart.worker.ts: what it
-            # imports before the kernel exists
+            # read (and removed) by our kernel worker (prestart.worker.ts in
+            # extension/src/standalone/): what it imports before the kernel exists
             "liteBuildImports": list(START_IMPORTS),
         },
     }

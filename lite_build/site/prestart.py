@@ -5,7 +5,8 @@ worker start compiling Pyodide, loading the kernel's packages and importing IPyt
 script at the top of each app page that runs kernels starts a kernel worker at once, for the
 environment the page most likely needs (the REPL's ``?kernel=``, else the site's default
 kernel), so both happen side by side. Our extension adopts that worker for the first kernel of
-the same environment, or ends it (see extension/src/prestart.worker.ts and src/index.ts).
+the same environment, or ends it (see extension/src/standalone/prestart.worker.ts and
+extension/src/index.ts).
 """
 
 from __future__ import annotations

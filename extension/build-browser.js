@@ -1,0 +1,48 @@
+// @ts-check
+// Bundles each script of src/standalone/ alone, with what it imports (src/protocol.ts), into one
+// file that imports nothing at run time. These scripts run outside the JupyterLab bundle: in an
+// app page before any bundle, in a worker, or evaluated by `lite-build check`. Type checking is
+// tsc's (src/standalone/tsconfig*.json); esbuild only strips the types and bundles.
+const path = require('path');
+const esbuild = require('esbuild');
+
+/**
+ * Each script, and its shape:
+ * - 'script': a classic script, its code inside a function of its own: `(() => { ... })();`
+ *   (nothing leaks into the page's globals; the code is strict even where lite-build puts
+ *   something in front of it);
+ * - 'module': an ES module (a module worker).
+ * `first` is the script's first line: it names the script where lite-build puts it.
+ * @type {{ entry: string, out: string, shape: 'script' | 'module', first?: string }[]}
+ */
+const SCRIPTS = [
+  // shipped in the JupyterLab extension, beside the kernel's stock workers (webpack.config.js)
+  { entry: 'prestart.worker.ts', out: 'lib/prestart.worker.js', shape: 'module' },
+];
+
+/** @param {(typeof SCRIPTS)[number]} script */
+async function bundle({ entry, out, shape, first }) {
+  const wrapped = shape === 'script';
+  const result = await esbuild.build({
+    entryPoints: [path.join(__dirname, 'src', 'standalone', entry)],
+    outfile: path.join(__dirname, out),
+    bundle: true,
+    format: 'esm',
+    target: 'es2022',
+    charset: 'utf8',
+    legalComments: 'none',
+    metafile: true,
+    logLevel: 'warning',
+    banner: { js: [first, wrapped && '(() => {\n"use strict";'].filter(Boolean).join('\n') },
+    footer: { js: wrapped ? '})();' : '' },
+  });
+  const output = Object.values(result.metafile.outputs)[0];
+  if (output.exports.length) {
+    throw new Error(`src/standalone/${entry} exports ${output.exports}: it runs on its own`);
+  }
+}
+
+Promise.all(SCRIPTS.map(bundle)).catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
