@@ -11,11 +11,33 @@ const esbuild = require('esbuild');
  * - 'script': a classic script, its code inside a function of its own: `(() => { ... })();`
  *   (nothing leaks into the page's globals; the code is strict even where lite-build puts
  *   something in front of it);
+ * - 'function': one function expression, evaluated as is (Playwright's evaluate calls it with
+ *   its argument); it may import types only;
  * - 'module': an ES module (a module worker).
  * `first` is the script's first line: it names the script where lite-build puts it.
- * @type {{ entry: string, out: string, shape: 'script' | 'module', first?: string }[]}
+ * @type {{ entry: string, out: string, shape: 'script' | 'function' | 'module', first?: string }[]}
  */
 const SCRIPTS = [
+  // read by lite-build (lite_build/resources.py)
+  {
+    entry: 'prestart-page.ts',
+    out: '../lite_build/browser/prestart-page.js',
+    shape: 'script',
+    first: "/* lite-build:prestart -- start the kernel's runtime while the app loads */",
+  },
+  {
+    entry: 'precache-worker.ts',
+    out: '../lite_build/browser/precache-worker.js',
+    shape: 'script',
+    first: '/* lite-build precache: the whole site stays usable offline after the first visit */',
+  },
+  {
+    entry: 'wait-async-shim.ts',
+    out: '../lite_build/browser/wait-async-shim.js',
+    shape: 'script',
+    first: '/* lite-build: Atomics.waitAsync always yields a promise (see lite_build/site/patches.py) */',
+  },
+  { entry: 'check-harness.ts', out: '../lite_build/browser/check-harness.js', shape: 'function' },
   // shipped in the JupyterLab extension, beside the kernel's stock workers (webpack.config.js)
   { entry: 'prestart.worker.ts', out: 'lib/prestart.worker.js', shape: 'module' },
 ];
@@ -28,6 +50,8 @@ async function bundle({ entry, out, shape, first }) {
     outfile: path.join(__dirname, out),
     bundle: true,
     format: 'esm',
+    // a function expression statement has no effect of its own: keep it
+    treeShaking: shape !== 'function',
     target: 'es2022',
     charset: 'utf8',
     legalComments: 'none',
@@ -39,6 +63,9 @@ async function bundle({ entry, out, shape, first }) {
   const output = Object.values(result.metafile.outputs)[0];
   if (output.exports.length) {
     throw new Error(`src/standalone/${entry} exports ${output.exports}: it runs on its own`);
+  }
+  if (shape === 'function' && Object.keys(output.inputs).length !== 1) {
+    throw new Error(`src/standalone/${entry} is evaluated as one expression: import types only`);
   }
 }
 

@@ -9,7 +9,8 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent
 #: scripts lite-build runs in Node.js at build time, and the ``init`` project template
 TEMPLATES = PACKAGE / "templates"
-#: scripts that run in the site's pages and workers as they are (no bundler)
+#: scripts that run on their own in the site's pages and workers (and ``lite-build check``'s
+#: page), built from ``extension/src/standalone/`` by scripts/setup.sh
 BROWSER = PACKAGE / "browser"
 #: our JupyterLab extension, built from ``extension/`` by scripts/setup.sh
 LABEXTENSION = PACKAGE / "labextension"
