@@ -3,8 +3,12 @@
 // file that imports nothing at run time. These scripts run outside the JupyterLab bundle: in an
 // app page before any bundle, in a worker, or evaluated by `lite-build check`. Type checking is
 // tsc's (src/standalone/tsconfig*.json); esbuild only strips the types and bundles.
+// Also writes the constants of src/protocol.ts as JSON, for lite-build's Python side.
+const fs = require('fs');
 const path = require('path');
 const esbuild = require('esbuild');
+
+const BROWSER = path.resolve(__dirname, '../lite_build/browser');
 
 /**
  * Each script, and its shape:
@@ -69,7 +73,25 @@ async function bundle({ entry, out, shape, first }) {
   }
 }
 
-Promise.all(SCRIPTS.map(bundle)).catch((error) => {
+/** The values src/protocol.ts exports (its types are TypeScript's only), as protocol.json:
+ * lite-build reads the offline cache's prefix and the service worker's global there
+ * (lite_build/resources.py). */
+async function writeProtocol() {
+  const result = await esbuild.build({
+    entryPoints: [path.join(__dirname, 'src', 'protocol.ts')],
+    bundle: true,
+    format: 'cjs',
+    write: false,
+    logLevel: 'warning',
+  });
+  const module = { exports: {} };
+  new Function('module', 'exports', result.outputFiles[0].text)(module, module.exports);
+  const json = JSON.stringify(module.exports, null, 2) + '\n';
+  fs.mkdirSync(BROWSER, { recursive: true });
+  fs.writeFileSync(path.join(BROWSER, 'protocol.json'), json);
+}
+
+Promise.all([...SCRIPTS.map(bundle), writeProtocol()]).catch((error) => {
   console.error(error);
   process.exit(1);
 });

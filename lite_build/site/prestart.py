@@ -22,9 +22,12 @@ from lite_build.site.precache import SERVICE_WORKER
 
 #: the apps whose pages start kernels
 KERNEL_APPS = ("lab", "notebooks", "repl", "consoles")
+#: in the page script's first line (extension/build-browser.js): a page that holds it has the
+#: script already
 MARKER = "lite-build:prestart"
 
-#: the page script: runs before any bundle loads; ``SETTINGS`` is filled in at build time
+#: the page script (extension/src/standalone/prestart-page.ts): runs before any bundle loads;
+#: its one ``SETTINGS`` is replaced by :func:`prestart_settings` as JSON at build time
 PAGE_SCRIPT = browser_script("prestart-page.js")
 
 
