@@ -41,6 +41,7 @@ const SCRIPTS = [
     shape: 'script',
     first: '/* lite-build: Atomics.waitAsync always yields a promise (see lite_build/site/patches.py) */',
   },
+  { entry: 'embed-page.ts', out: '../lite_build/browser/embed-page.js', shape: 'script' },
   { entry: 'check-harness.ts', out: '../lite_build/browser/check-harness.js', shape: 'function' },
   // shipped in the JupyterLab extension, beside the kernel's stock workers (webpack.config.js)
   { entry: 'prestart.worker.ts', out: 'lib/prestart.worker.js', shape: 'module' },

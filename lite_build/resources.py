@@ -25,6 +25,15 @@ def browser_script(name: str) -> str:
     return (BROWSER / name).read_text(encoding="utf-8")
 
 
+def fill_script(script: str, **values: object) -> str:
+    """``script`` with each placeholder named in ``values`` (a constant the script declares,
+    such as ``declare const SETTINGS``) replaced by its value as JSON, safe inside an HTML
+    ``<script>`` element."""
+    for name, value in values.items():
+        script = script.replace(name, json.dumps(value, sort_keys=True).replace("</", "<\\/"))
+    return script
+
+
 class BrowserProtocol(TypedDict):
     """The constants of ``extension/src/protocol.ts``, which the build writes to
     ``protocol.json`` in :data:`BROWSER`: one source for the browser and for Python."""

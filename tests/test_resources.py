@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
 import pytest
 
-from lite_build.resources import BROWSER, browser_protocol, browser_script
+from lite_build.resources import BROWSER, PACKAGE, browser_protocol, browser_script
 from lite_build.site.precache import PRECACHE_GLOBAL, PRECACHE_TEMPLATE
 
 PROTOCOL_TS = Path(__file__).resolve().parents[1] / "extension" / "src" / "protocol.ts"
 #: what lite-build reads from lite_build/browser/, each built from extension/src/standalone/
-SCRIPTS = ("prestart-page.js", "precache-worker.js", "wait-async-shim.js", "check-harness.js")
+SCRIPTS = (
+    "prestart-page.js",
+    "precache-worker.js",
+    "wait-async-shim.js",
+    "embed-page.js",
+    "check-harness.js",
+)
 
 
 @pytest.mark.parametrize("name", SCRIPTS)
@@ -34,11 +41,28 @@ def test_pythons_protocol_is_the_one_in_protocol_ts() -> None:
 
 
 def test_the_scripts_hold_what_python_fills_in() -> None:
-    # the page script's settings: one placeholder, replaced as a whole
+    # the page scripts' placeholders: one each, replaced as a whole
     assert browser_script("prestart-page.js").count("SETTINGS") == 1
+    assert browser_script("embed-page.js").count("SITE_TOKEN") == 1
     # the service worker reads its file list from the global lite-build sets
     assert f'"{PRECACHE_GLOBAL}"' in PRECACHE_TEMPLATE.read_text(encoding="utf-8")
     # the check harness is one function expression: Playwright calls it with a request
     code = [line for line in browser_script("check-harness.js").splitlines() if line.strip()]
     code = [line for line in code if not line.startswith("//")]
     assert code[0].startswith("((request) =>") and code[-1] == "});"
+
+
+def test_no_javascript_is_written_in_python_strings() -> None:
+    """Browser code lives in extension/src/ (see CONTRIBUTING.md), where it is type checked."""
+    looks_like_javascript = re.compile(
+        r"=>|\bfunction\s*\(|\bwindow\.|\bdocument\.|addEventListener\("
+    )
+    found = [
+        f"{path.relative_to(PACKAGE)}:{node.lineno}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and looks_like_javascript.search(node.value)
+    ]
+    assert found == []
