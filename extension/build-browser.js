@@ -8,6 +8,7 @@ const fs = require('fs');
 const path = require('path');
 const esbuild = require('esbuild');
 
+/** where lite-build reads the scripts (lite_build/resources.py) */
 const BROWSER = path.resolve(__dirname, '../lite_build/browser');
 
 /**
@@ -22,29 +23,32 @@ const BROWSER = path.resolve(__dirname, '../lite_build/browser');
  * @type {{ entry: string, out: string, shape: 'script' | 'function' | 'module', first?: string }[]}
  */
 const SCRIPTS = [
-  // read by lite-build (lite_build/resources.py)
   {
     entry: 'prestart-page.ts',
-    out: '../lite_build/browser/prestart-page.js',
+    out: path.join(BROWSER, 'prestart-page.js'),
     shape: 'script',
     first: "/* lite-build:prestart -- start the kernel's runtime while the app loads */",
   },
   {
     entry: 'precache-worker.ts',
-    out: '../lite_build/browser/precache-worker.js',
+    out: path.join(BROWSER, 'precache-worker.js'),
     shape: 'script',
     first: '/* lite-build precache: the whole site stays usable offline after the first visit */',
   },
   {
     entry: 'wait-async-shim.ts',
-    out: '../lite_build/browser/wait-async-shim.js',
+    out: path.join(BROWSER, 'wait-async-shim.js'),
     shape: 'script',
-    first: '/* lite-build: Atomics.waitAsync always yields a promise (see lite_build/site/patches.py) */',
+    first: '/* lite-build: Atomics.waitAsync always yields a promise (site/patches.py) */',
   },
-  { entry: 'embed-page.ts', out: '../lite_build/browser/embed-page.js', shape: 'script' },
-  { entry: 'check-harness.ts', out: '../lite_build/browser/check-harness.js', shape: 'function' },
+  { entry: 'embed-page.ts', out: path.join(BROWSER, 'embed-page.js'), shape: 'script' },
+  { entry: 'check-harness.ts', out: path.join(BROWSER, 'check-harness.js'), shape: 'function' },
   // shipped in the JupyterLab extension, beside the kernel's stock workers (webpack.config.js)
-  { entry: 'prestart.worker.ts', out: 'lib/prestart.worker.js', shape: 'module' },
+  {
+    entry: 'prestart.worker.ts',
+    out: path.join(__dirname, 'lib', 'prestart.worker.js'),
+    shape: 'module',
+  },
 ];
 
 /** @param {(typeof SCRIPTS)[number]} script */
@@ -52,7 +56,7 @@ async function bundle({ entry, out, shape, first }) {
   const wrapped = shape === 'script';
   const result = await esbuild.build({
     entryPoints: [path.join(__dirname, 'src', 'standalone', entry)],
-    outfile: path.join(__dirname, out),
+    outfile: out,
     bundle: true,
     format: 'esm',
     // a function expression statement has no effect of its own: keep it

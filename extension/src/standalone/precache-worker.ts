@@ -13,9 +13,9 @@
 //
 // The cache is named after the build's content hash and the site's folder. It fills in the
 // background, one file at a time and only while the page has no request of its own in flight;
-// files the page fetches anyway are kept as they pass. Filling starts only when a page asks: the app's pages ask once
-// they have started (their kernel's runtime included; see ../offline.ts), so a
-// first visit's start never shares the CPU and the network with the filling.
+// files the page fetches anyway are kept as they pass. Filling starts only when a page asks: the
+// app's pages ask once they have started (their kernel's runtime included; see ../offline.ts),
+// so a first visit's start never shares the CPU and the network with the filling.
 //
 // A first visit (this worker was just installed and no build's cache is here) goes further:
 // until the cache is complete, this worker leaves the page's requests for precached files it
@@ -70,7 +70,8 @@ const MATCH: CacheQueryOptions = { ignoreVary: true, ignoreSearch: true };
 
 let foreground = 0; // the page's own network requests in flight
 let waiters: (() => void)[] = [];
-const filling = new Map<string, Promise<void>>(); // path -> promise of the background fetch storing it
+/** path -> promise of the background fetch storing it */
+const filling = new Map<string, Promise<void>>();
 let fill: Promise<IPrecacheState> | null = null;
 // a first visit: until the cache is complete, requests for precached files it does not
 // hold yet go straight to the network (see above). The URLs they asked for, by path, for the
