@@ -1,8 +1,9 @@
 // @ts-check
 // The bundled @jupyterlite/pyodide-kernel ships prebuilt, self-contained worker modules and
 // its shim wheels: emit them as plain files instead of bundling them again. Our own prestart
-// worker (src/prestart.worker.ts) is shipped as is too: the app pages load it by name before
-// any bundle (lite-build writes their start script), so nothing in the bundle refers to it.
+// worker (src/standalone/prestart.worker.ts, bundled alone into lib/ by build-browser.js) is
+// shipped as is too: the app pages load it by name before any bundle (lite-build writes their
+// start script), so nothing in the bundle refers to it.
 const { rspack } = require('@rspack/core');
 
 module.exports = /** @type { import('@rspack/core').Configuration } */ ({

@@ -16,12 +16,13 @@ if ! command -v chromium >/dev/null 2>&1 && [ ! -x /usr/bin/chromium ]; then
     fi
 fi
 
-# the browser side (a JupyterLab extension in TypeScript) ships prebuilt inside the package
+# the browser side (TypeScript: a JupyterLab extension and the scripts that run on their own)
+# ships prebuilt inside the package
 if ! command -v npm >/dev/null 2>&1; then
-    echo "setup: npm (Node.js >= 20) is needed to build the JupyterLab extension in extension/" >&2
+    echo "setup: npm (Node.js >= 20) is needed to build the browser code in extension/" >&2
     exit 1
 fi
-echo "setup: building the JupyterLab extension (extension/ -> lite_build/labextension/)"
+echo "setup: building the browser code (extension/ -> lite_build/labextension/, lite_build/browser/)"
 (cd extension && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build)
 
 echo "setup: installing lite-build (editable) with its test dependencies"

@@ -18,6 +18,13 @@ import { IKernelSpecs } from '@jupyterlite/services';
 import type { PyodideKernel as StockKernel } from '@jupyterlite/pyodide-kernel';
 
 import { kernelRuntimeReady, offline } from './offline';
+import {
+  MESSAGE,
+  type FromKernelWorker,
+  type IRuntimeOptions,
+  type IRuntimeReady,
+  type ToKernelWorker,
+} from './protocol';
 import { settings } from './settings';
 import { versions } from './versions';
 
@@ -118,43 +125,10 @@ async function fetchLock(lockFileURL: string): Promise<any> {
     .catch(() => null);
 }
 
-/** What the page's start script (lite-build's prestart) left: a kernel worker already
- * starting the runtime of one environment, and whether the site's service worker answers its
- * requests (null while unknown). */
-interface IPrestartedWorker {
-  name: string;
-  worker: Worker;
-  controlled: boolean | null;
-  /** the worker's ``lite-build:runtime`` message, once its runtime is ready */
-  runtime?: IRuntimeMessage;
-}
-
-/** How a kernel worker's runtime started (posted by extension/src/prestart.worker.ts). */
-interface IRuntimeMessage {
-  type: 'lite-build:runtime';
-  from: 'snapshot' | 'start';
-  seconds: number;
-  reason: string;
-  /** when each step was done, in seconds since the start: snapshot (fetched and inflated),
-   * runtime (the packages loaded too), imports */
-  steps: Record<string, number>;
-}
-
-declare global {
-  interface Window {
-    liteBuildPrestart?: IPrestartedWorker;
-    /** lite-build's kernel worker and the stock worker module it wraps (set by the page's
-     * start script): every kernel runs in it, so every kernel can start from a snapshot */
-    liteBuildKernelWorker?: { worker: string; kernel: string };
-    /** set when the first kernel is created: the page script then starts no runtime */
-    liteBuildKernelAsked?: boolean;
-  }
-}
-
 /** The page's console says how each kernel's runtime started (the worker's own console is not
  * the page's). */
-function reportRuntime(name: string, worker: Worker, arrived?: IRuntimeMessage): void {
-  const report = (data: IRuntimeMessage) => {
+function reportRuntime(name: string, worker: Worker, arrived?: IRuntimeReady): void {
+  const report = (data: IRuntimeReady) => {
     kernelRuntimeReady();
     const how = data.from === 'snapshot' ? 'restored from its snapshot' : 'started';
     const why = data.reason ? ` (no snapshot: ${data.reason})` : '';
@@ -171,30 +145,28 @@ function reportRuntime(name: string, worker: Worker, arrived?: IRuntimeMessage):
     return;
   }
   worker.addEventListener('message', (event: MessageEvent) => {
-    if (event.data?.type === 'lite-build:runtime') {
-      report(event.data);
+    const data = event.data as FromKernelWorker | undefined;
+    if (data?.type === MESSAGE.runtime) {
+      report(data);
     }
   });
 }
 
 /** A new lite-build kernel worker for ``name``, its runtime starting at once (null: the page has
  * no start script, and the stock worker is used). */
-function newKernelWorker(name: string, options: IRuntimeStart): Worker | null {
+function newKernelWorker(name: string, options: IRuntimeOptions): Worker | null {
   const urls = window.liteBuildKernelWorker;
   if (!urls) {
     return null;
   }
   const worker = new Worker(urls.worker, { type: 'module' });
   reportRuntime(name, worker);
-  worker.postMessage({ type: 'lite-build:prestart', kernel: urls.kernel, options });
+  worker.postMessage({
+    type: MESSAGE.prestart,
+    kernel: urls.kernel,
+    options,
+  } satisfies ToKernelWorker);
   return worker;
-}
-
-/** What a kernel worker's runtime starts from, as the stock kernel passes it to the worker. */
-interface IRuntimeStart {
-  pyodideUrl: string;
-  indexUrl: string;
-  loadPyodideOptions: IPyodideOptions;
 }
 
 /** The prestarted worker, if it was started for ``name`` and can serve the kernel. The first

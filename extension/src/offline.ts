@@ -1,15 +1,17 @@
 // lite-build: the page side of offline use.
 //
-// The service worker (lite-build-sw.js, inside JupyterLite's service-worker.js) fills the offline
-// cache when a page asks (a page's message also keeps the worker alive while it fills). This
-// plugin asks once the page has started: the app restored and the page's kernel runtime ready,
-// so that on a first visit the filling (a download of the whole site) does not compete with the
-// start for the CPU and the network. It also looks for a newer build when the learner comes back
-// to the tab, and says so when a newer build's worker has taken over the open page: the page
-// still runs the code it loaded, so a reload is needed to use the new version.
+// The service worker (standalone/precache-worker.ts, loaded by JupyterLite's service-worker.js)
+// fills the offline cache when a page asks (a page's message also keeps the worker alive while
+// it fills). This plugin asks once the page has started: the app restored and the page's kernel
+// runtime ready, so that on a first visit the filling (a download of the whole site) does not
+// compete with the start for the CPU and the network. It also looks for a newer build when the
+// learner comes back to the tab, and says so when a newer build's worker has taken over the open
+// page: the page still runs the code it loaded, so a reload is needed to use the new version.
 
 import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { Notification } from '@jupyterlab/apputils';
+
+import { MESSAGE, type FromKernelWorker, type ToServiceWorker } from './protocol';
 
 /** How often, at most, a visible tab asks the host whether the site was rebuilt. */
 const UPDATE_CHECK_INTERVAL_MS = 10 * 60 * 1000;
@@ -22,7 +24,8 @@ export const UPDATED_MESSAGE =
 const START_WAIT_MS = 20 * 1000;
 
 function askToFill(): void {
-  navigator.serviceWorker.controller?.postMessage({ type: 'lite-build-precache' });
+  const request = { type: MESSAGE.precache } satisfies ToServiceWorker;
+  navigator.serviceWorker.controller?.postMessage(request);
 }
 
 let runtimeReady: () => void = () => undefined;
@@ -44,7 +47,7 @@ async function started(app: JupyterFrontEnd): Promise<void> {
     return;
   }
   prestart?.worker.addEventListener('message', (event: MessageEvent) => {
-    if (event.data?.type === 'lite-build:runtime') {
+    if ((event.data as FromKernelWorker | undefined)?.type === MESSAGE.runtime) {
       runtimeReady();
     }
   });

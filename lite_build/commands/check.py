@@ -42,7 +42,8 @@ CHROMIUM_ARGS = (
     "--no-first-run",
 )
 
-#: installed into the page: runs code in a notebook session through JupyterLab's services
+#: runs code in a notebook session through JupyterLab's services: one function of a request,
+#: which ``page.evaluate(HARNESS, request)`` calls (extension/src/standalone/check-harness.ts)
 HARNESS = browser_script("check-harness.js")
 
 
@@ -258,20 +259,18 @@ def _check_notebook(
     result = NotebookResult(path=path, passed=False, seconds=0.0, cells_skipped=skipped)
     try:
         page.goto(f"{base}lab/index.html")
-        page.wait_for_function("() => window.jupyterapp && window.jupyterapp.serviceManager")
-        page.evaluate(HARNESS)
-        kernels = page.evaluate("() => window.liteBuildCheck.kernels()")
+        page.wait_for_function(HARNESS, arg={"call": "ready"})
+        kernels = page.evaluate(HARNESS, {"call": "kernels"})
         wanted = notebook.get("metadata", {}).get("kernelspec", {}).get("name")
         kernel = _choose_kernel(wanted, kernels["default"], kernels["names"])
-        page.evaluate("([p, k]) => window.liteBuildCheck.start(p, k)", [path, kernel])
+        page.evaluate(HARNESS, {"call": "start", "path": path, "kernel": kernel})
         for cell in cells:
             remaining = timeout - (time.perf_counter() - started)
             if remaining <= 0:
                 raise TimeoutError
             page.set_default_timeout(remaining * 1000)
             outcome = page.evaluate(
-                "([code, inputs]) => window.liteBuildCheck.run(code, inputs)",
-                [cell.source, list(cell.inputs)],
+                HARNESS, {"call": "run", "code": cell.source, "inputs": list(cell.inputs)}
             )
             result.cells_run += 1
             failure = _cell_failure(cell, outcome)

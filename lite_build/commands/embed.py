@@ -15,6 +15,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from lite_build.config import SiteConfig
 from lite_build.errors import LiteBuildError
+from lite_build.resources import browser_script, fill_script
 from lite_build.site.content import collect_content
 
 #: JupyterLab theme names by the short names the CLI accepts
@@ -171,6 +172,8 @@ def notebook_snippet(
 #: stands for the site's address in ``embed.html``; the page swaps in its real address
 SITE_TOKEN = "https://lite-build-site.invalid/"
 EMBED_PAGE = "embed.html"
+#: ``embed.html``'s script, which does the swap (extension/src/standalone/embed-page.ts)
+EMBED_SCRIPT = browser_script("embed-page.js")
 
 
 def embed_page(title: str, notebooks: list[str], kernel: str | None) -> str:
@@ -237,16 +240,7 @@ so a page with many examples stays fast. Generate your own with <code>lite-build
 >repl/index.html?code=print(6*7)&amp;execute=0</a>.
 </p>
 <script>
-// Write the snippets for this site's real address, then show them.
-const site = new URL("./", location.href).href;
-const forSite = (text) => text.replaceAll({SITE_TOKEN!r}, site)
-  .replaceAll({SITE_TOKEN.rstrip("/")!r}, location.origin);
-for (const template of document.querySelectorAll("template.embed")) {{
-  template.nextElementSibling.innerHTML = forSite(template.innerHTML);
-  const code = template.parentElement.querySelector("pre code");
-  code.textContent = forSite(code.textContent);
-}}
-</script>
+{fill_script(EMBED_SCRIPT, SITE_TOKEN=SITE_TOKEN)}</script>
 </body>
 </html>
 """

@@ -13,6 +13,7 @@ from lite_build.kernel.snapshot import SNAPSHOT_FILE
 from lite_build.packages.pyodide_lock import verify_lock
 from lite_build.pipeline.packages import SNAPSHOT_JSON, snapshot_sha256
 from lite_build.pipeline.step import Step
+from lite_build.resources import BROWSER
 from lite_build.site import patches
 from lite_build.site.compress import compress_site
 from lite_build.site.content import CONTENT_VERSIONS, content_versions
@@ -56,8 +57,10 @@ class SiteStep(Step):
                 for env in self.config.environments
                 for name in (LOCK, PIPLITE_INDEX, WHEELS, SNAPSHOT_JSON)
             ),
-            # the service worker's code too: a development install changes it in place
+            # the scripts it puts in the site (the service worker, the early start, the
+            # shim): a development install rebuilds them in place
             PRECACHE_TEMPLATE,
+            *(script for script in sorted(BROWSER.glob("*")) if script != PRECACHE_TEMPLATE),
         ]
 
     def targets(self) -> list[Path]:

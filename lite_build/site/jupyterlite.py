@@ -83,7 +83,7 @@ class KernelEntry:
             "lockFileURL": self.lock_file_url,
             "packages": list(self.packages),
             "env": dict(sorted(self.env.items())),
-            # read (and removed) by our kernel worker, extension/src/prestart.worker.ts
+            # read (and removed) by our kernel worker, extension/src/standalone/prestart.worker.ts
             "liteBuildImports": list(self.imports),
         }
         if self.snapshot_url:

@@ -14,7 +14,7 @@ import textwrap
 from pathlib import Path
 
 from lite_build.errors import LiteBuildError
-from lite_build.resources import browser_script
+from lite_build.resources import browser_script, fill_script
 from lite_build.site.paths import JUPYTER_LITE_JSON
 from lite_build.site.prestart import KERNEL_APPS, MARKER, PAGE_SCRIPT, prestart_settings
 
@@ -68,8 +68,7 @@ def apply_title(site: Path, title: str) -> list[Path]:
 
 def install_prestart(site: Path) -> list[Path]:
     """Put the page script at the top of each kernel app's page; returns the pages changed."""
-    settings = json.dumps(prestart_settings(site), sort_keys=True).replace("</", "<\\/")
-    body = textwrap.indent(PAGE_SCRIPT.replace("SETTINGS", settings), "      ")
+    body = textwrap.indent(fill_script(PAGE_SCRIPT, SETTINGS=prestart_settings(site)), "      ")
     script = f"<script>\n{body}    </script>\n"
     changed = []
     for app in KERNEL_APPS:

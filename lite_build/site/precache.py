@@ -21,14 +21,17 @@ from pathlib import Path
 
 from lite_build.errors import LiteBuildError
 from lite_build.kernel.snapshot import SNAPSHOT_FILE
-from lite_build.resources import BROWSER
+from lite_build.resources import BROWSER, browser_protocol
 
 #: the service worker's code (the site's file list goes in front of it)
 PRECACHE_TEMPLATE = BROWSER / "precache-worker.js"
 
 SERVICE_WORKER = "service-worker.js"
 PRECACHE_WORKER = "lite-build-sw.js"
-CACHE_PREFIX = "lite-build-precache-"
+#: shared with the service worker (extension/src/protocol.ts): the caches' names start with
+#: CACHE_PREFIX, and the worker reads the site's file list from the global PRECACHE_GLOBAL
+CACHE_PREFIX = browser_protocol()["CACHE_PREFIX"]
+PRECACHE_GLOBAL = browser_protocol()["PRECACHE_GLOBAL"]
 #: never precached: the workers themselves (browsers fetch them directly), host configuration,
 #: compressed siblings (the browser asks for the plain name) and source maps (developer tools)
 EXCLUDED_NAMES = frozenset({SERVICE_WORKER, PRECACHE_WORKER, "_headers", ".nojekyll"})
@@ -118,7 +121,7 @@ def worker_script(precache: Precache) -> str:
         separators=(",", ":"),
         ensure_ascii=False,
     )
-    return f"self.LITE_BUILD_PRECACHE = {data};\n{template}"
+    return f"self.{PRECACHE_GLOBAL} = {data};\n{template}"
 
 
 def import_line(precache: Precache) -> str:

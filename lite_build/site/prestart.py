@@ -5,7 +5,8 @@ worker start compiling Pyodide, loading the kernel's packages and importing IPyt
 script at the top of each app page that runs kernels starts a kernel worker at once, for the
 environment the page most likely needs (the REPL's ``?kernel=``, else the site's default
 kernel), so both happen side by side. Our extension adopts that worker for the first kernel of
-the same environment, or ends it (see extension/src/prestart.worker.ts and src/index.ts).
+the same environment, or ends it (see extension/src/standalone/prestart.worker.ts and
+extension/src/index.ts).
 """
 
 from __future__ import annotations
@@ -21,9 +22,12 @@ from lite_build.site.precache import SERVICE_WORKER
 
 #: the apps whose pages start kernels
 KERNEL_APPS = ("lab", "notebooks", "repl", "consoles")
+#: in the page script's first line (extension/build-browser.js): a page that holds it has the
+#: script already
 MARKER = "lite-build:prestart"
 
-#: the page script: runs before any bundle loads; ``SETTINGS`` is filled in at build time
+#: the page script (extension/src/standalone/prestart-page.ts): runs before any bundle loads;
+#: its one ``SETTINGS`` is replaced by :func:`prestart_settings` as JSON at build time
 PAGE_SCRIPT = browser_script("prestart-page.js")
 
 

@@ -101,7 +101,8 @@ def test_without_node_there_is_no_snapshot_and_the_build_says_why(
     ]
 
 
-#: restores a kernel image the way the kernel's worker does (extension/src/prestart.worker.ts)
+#: restores a kernel image the way the kernel's worker does
+#: (extension/src/standalone/prestart.worker.ts)
 RESTORE = """
 import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";

@@ -1,33 +1,38 @@
 // lite-build: a kernel worker that can start its Python runtime before the kernel exists.
 //
 // A small script in each app page creates this worker as soon as the page starts to load and
-// posts it `lite-build:prestart` with the Pyodide options of the kernel the page most likely
+// posts it a prestart message with the Pyodide options of the kernel the page most likely
 // needs: the runtime (wasm compile, the kernel's packages, the heavy imports) then gets ready
 // while JupyterLab itself boots, instead of after it. When our extension creates that kernel, it
 // adopts the worker; the stock PyodideKernel drives it as usual.
 //
 // The worker is a stock kernel worker of @jupyterlite/pyodide-kernel (its URL comes in the
-// `lite-build:prestart` message, the first the page posts: the comlink worker, or the coincident
+// prestart message, the first the page posts: the comlink worker, or the coincident
 // worker when the page is cross-origin isolated) with one change:
 // `initRuntime` takes the runtime prestarted with the same options, or starts one the same way
-// (below), instead of loading Pyodide its own way. Messages that arrive while the stock worker module loads are held and then replayed to it.
+// (below), instead of loading Pyodide its own way. Messages that arrive while the stock worker
+// module loads are held and then replayed to it.
 // (Not a query parameter of this worker's URL: a worker's `location` is the URL of the response,
 // and the precache answers with a cached response that has no query.)
 //
 // Every kernel of a lite-build site runs in this worker, prestarted or not, so every kernel gets
 // the same start: its Python restored from the environment's memory snapshot when the site ships
-// one (see lite_build/snapshot.py), else started the usual way; then the modules the kernel
+// one (see lite_build/kernel/snapshot.py), else started the usual way; then the modules the kernel
 // imports at start, imported ahead. lite-build's own keys in `loadPyodideOptions`
 // (`liteBuildSnapshotURL`, `liteBuildImports`) are taken out before Pyodide sees the options.
-// The worker tells the page how its runtime started (`lite-build:runtime`).
+// The worker tells the page how its runtime started. The messages it takes and posts are declared
+// in ../protocol.ts.
 //
-// The file is shipped as is (see webpack.config.js): it imports nothing at build time.
+// Bundled alone by build-browser.js (it imports nothing at run time but the URLs it is given),
+// then shipped beside the extension's own files (see webpack.config.js).
 
-interface IRuntimeOptions {
-  pyodideUrl: string;
-  indexUrl: string;
-  loadPyodideOptions: Record<string, unknown>;
-}
+import {
+  MESSAGE,
+  type FromKernelWorker,
+  type IRuntimeOptions,
+  type IRuntimeReady,
+  type ToKernelWorker,
+} from '../protocol';
 
 /** The parts of the stock remote kernel this worker touches. */
 interface IRemoteKernel {
@@ -328,7 +333,7 @@ async function startRuntime(options: IRuntimeOptions): Promise<any> {
   const steps: Record<string, number> = {};
   const extra = options.loadPyodideOptions as ILiteBuildOptions;
   let pyodide = null;
-  let from = 'start';
+  let from: IRuntimeReady['from'] = 'start';
   let reason = extra.liteBuildSnapshotURL ? '' : 'the site ships no snapshot';
   let image: Promise<IKernelImage> | null = null;
   if (extra.liteBuildSnapshotURL) {
@@ -376,7 +381,13 @@ async function startRuntime(options: IRuntimeOptions): Promise<any> {
     }
   }
   steps.imports = seconds();
-  postMessage({ type: 'lite-build:runtime', from, seconds: seconds(), reason, steps });
+  postMessage({
+    type: MESSAGE.runtime,
+    from,
+    seconds: seconds(),
+    reason,
+    steps,
+  } satisfies FromKernelWorker);
   return pyodide;
 }
 
@@ -393,8 +404,8 @@ async function serviceWorkerAnswers(url: string): Promise<boolean> {
 let stockLoaded: Promise<void> | null = null;
 
 function onOwnMessage(event: MessageEvent): boolean {
-  const data = event.data;
-  if (data?.type === 'lite-build:prestart') {
+  const data = event.data as ToKernelWorker | undefined;
+  if (data?.type === MESSAGE.prestart) {
     const options: IRuntimeOptions = data.options;
     const pyodide = startRuntime(options);
     // a failed prestart is not an error yet: the kernel then loads its runtime itself
@@ -403,9 +414,11 @@ function onOwnMessage(event: MessageEvent): boolean {
     stockLoaded ??= loadStock(String(data.kernel));
     return true;
   }
-  if (data?.type === 'lite-build:probe') {
+  if (data?.type === MESSAGE.probe) {
     // whether requests of this worker reach the site's service worker (input(), the drive)
-    void serviceWorkerAnswers(data.url).then((ok) => postMessage({ type: data.type, ok }));
+    void serviceWorkerAnswers(data.url).then((ok) =>
+      postMessage({ type: MESSAGE.probe, ok } satisfies FromKernelWorker),
+    );
     return true;
   }
   return false;
@@ -457,5 +470,3 @@ async function loadStock(url: string): Promise<void> {
     dispatchEvent(new MessageEvent('message', { data: event.data, ports: [...event.ports] }));
   }
 }
-
-export {};
