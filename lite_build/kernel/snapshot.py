@@ -60,7 +60,7 @@ FORMAT = "7"
 #: the kernel's worker while the app boots (none of them reads the current folder or settings).
 #: micropip keeps Pyodide's API objects and copies of the lock from its import on: the snapshot
 #: names the objects (make-snapshot.mjs), and the worker has micropip read the lock again after
-#: the restore (extension/src/standalone/prestart.worker.ts)
+#: the restore (extension/src/standalone/kernel-image.ts)
 START_IMPORTS = (
     "micropip",
     "piplite.piplite",

@@ -107,7 +107,7 @@ const pyodide = await loadPyodide({
  * Pyodide restores by itself): micropip keeps `pyodide_js` (Pyodide's API), some of its
  * functions and its private API. Each is named by where it is found, as `{pyodide: name}` (null:
  * the API itself) or `{api: name}`; the kernel's worker looks the name up in the restored
- * runtime (extension/src/standalone/prestart.worker.ts). Any other object fails the snapshot. */
+ * runtime (extension/src/standalone/kernel-image.ts). Any other object fails the snapshot. */
 function apiReference(pyodide) {
   const names = new Map([[pyodide._api.public_api, { pyodide: null }]]);
   for (const [where, holder] of [["pyodide", pyodide._api.public_api], ["api", pyodide._api]]) {
