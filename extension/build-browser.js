@@ -3,6 +3,8 @@
 // file that imports nothing at run time. These scripts run outside the JupyterLab bundle: in an
 // app page before any bundle, in a worker, or evaluated by `lite-build check`. Type checking is
 // tsc's (src/standalone/tsconfig*.json); esbuild only strips the types and bundles.
+// The kernel's restore (src/standalone/kernel-image.ts, bundled into the kernel's worker) is also
+// written alone as a library, for the tests that restore kernel images in Node.js.
 // Also writes the constants of src/protocol.ts as JSON, for lite-build's Python side.
 const fs = require('fs');
 const path = require('path');
@@ -18,9 +20,11 @@ const BROWSER = path.resolve(__dirname, '../lite_build/browser');
  *   something in front of it);
  * - 'function': one function expression, evaluated as is (Playwright's evaluate calls it with
  *   its argument); it may import types only;
- * - 'module': an ES module (a module worker).
+ * - 'module': an ES module (a module worker);
+ * - 'library': an ES module with its exports (the only shape that may export).
  * `first` is the script's first line: it names the script where lite-build puts it.
- * @type {{ entry: string, out: string, shape: 'script' | 'function' | 'module', first?: string }[]}
+ * @typedef {'script' | 'function' | 'module' | 'library'} Shape
+ * @type {{ entry: string, out: string, shape: Shape, first?: string }[]}
  */
 const SCRIPTS = [
   {
@@ -49,6 +53,12 @@ const SCRIPTS = [
     out: path.join(__dirname, 'lib', 'prestart.worker.js'),
     shape: 'module',
   },
+  // not shipped: the tests restore kernel images with the worker's code (tests/kernel/)
+  {
+    entry: 'kernel-image.ts',
+    out: path.join(__dirname, 'lib', 'kernel-image.mjs'),
+    shape: 'library',
+  },
 ];
 
 /** @param {(typeof SCRIPTS)[number]} script */
@@ -70,7 +80,7 @@ async function bundle({ entry, out, shape, first }) {
     footer: { js: wrapped ? '})();' : '' },
   });
   const output = Object.values(result.metafile.outputs)[0];
-  if (output.exports.length) {
+  if (output.exports.length && shape !== 'library') {
     throw new Error(`src/standalone/${entry} exports ${output.exports}: it runs on its own`);
   }
   if (shape === 'function' && Object.keys(output.inputs).length !== 1) {
