@@ -22,7 +22,7 @@ from lite_build.kernel.snapshot import (
     snapshot_imports,
     start_closure,
 )
-from tests.conftest import RecordingReporter, make_demo_wheel
+from tests.conftest import REPO, RecordingReporter, make_demo_wheel
 
 
 @pytest.fixture(scope="module")
@@ -101,66 +101,41 @@ def test_without_node_there_is_no_snapshot_and_the_build_says_why(
     ]
 
 
-#: restores a kernel image the way the kernel's worker does
-#: (extension/src/standalone/prestart.worker.ts)
-RESTORE = """
-import { readFileSync } from "node:fs";
-import { pathToFileURL } from "node:url";
-import { gunzipSync } from "node:zlib";
-const [indexURL, file, check, lockFileURL] = process.argv.slice(2);
-const bytes = gunzipSync(readFileSync(file));
-if (bytes.subarray(0, 4).toString() !== "LBK1") throw new Error("no image");
-const length = bytes.readUInt32LE(4);
-const header = JSON.parse(bytes.subarray(8, 8 + length).toString());
-const align = (offset) => Math.ceil(offset / 16) * 16;
-let offset = align(8 + length);
-const files = header.files.map(([path, size]) => [path, bytes.subarray(offset, (offset += size))]);
-const snapshot = new Uint8Array(bytes.subarray(align(offset)));
-const { loadPyodide } = await import(pathToFileURL(indexURL + "pyodide.mjs").href);
-const asm = await import(pathToFileURL(indexURL + "pyodide.asm.mjs").href);
-let runtime = null;
-const pyodide = await loadPyodide({
-  indexURL,
-  ...(lockFileURL ? { lockFileURL } : {}),
-  _loadSnapshot: snapshot,
-  _snapshotDeserializer: (ref) =>
-    ref.api !== undefined ? runtime.API[ref.api]
-      : ref.pyodide ? runtime.API.public_api[ref.pyodide] : runtime.API.public_api,
-  createPyodideModule: async (settings) => {
-    const module = await asm.default(settings);
-    runtime = module;
-    if (module.HEAP8.length < snapshot.length) module.growMemory(snapshot.length);
-    return module;
-  },
-  fsInit: (FS) => {
-    for (const [path, data] of files) {
-      FS.mkdirTree(path.slice(0, path.lastIndexOf("/")));
-      FS.writeFile(path, data);
-    }
-  },
-});
-console.log(header.packages.join(",") + " | " + header.load.join(","));
-console.log(pyodide.runPython(readFileSync(check, "utf8")).toJs().join(" "));
-"""
-
-#: what the kernel's worker runs after a restore (AFTER_RESTORE in prestart.worker.ts), for micropip
-MICROPIP_AFTER_RESTORE = """
-import importlib, sys, micropip
-importlib.reload(sys.modules['micropip._compat._compat_in_pyodide'])
-importlib.reload(sys.modules['micropip._compat'])
-micropip._package_manager_singleton.compat_layer = micropip._compat.compatibility_layer
-"""
+#: restores a kernel image with the kernel's worker's own code
+RESTORE = Path(__file__).with_name("restore.mjs")
+#: that code (extension/src/standalone/kernel-image.ts) as the extension's build writes it for
+#: the tests (extension/build-browser.js)
+KERNEL_IMAGE_MODULE = REPO / "extension" / "lib" / "kernel-image.mjs"
 
 
-def restore(node: str, runtime: Any, image: Path, check: str, tmp_path: Path, *lock: str) -> str:
+def restore(
+    node: str, runtime: PyodideRuntime, image: Path, check: str, tmp_path: Path, lock: str = ""
+) -> str:
     """Restores ``image`` in Node.js as the kernel's worker does; the image's packages and the
-    values of the Python expression ``check``, a line each."""
-    script = tmp_path / "restore.mjs"
-    script.write_text(RESTORE)
+    values of the Python expression ``check``, a line each. ``lock``: the site's lock, which
+    the kernel's options name (else Pyodide's own)."""
+    if not KERNEL_IMAGE_MODULE.exists():
+        pytest.fail(
+            f"{KERNEL_IMAGE_MODULE} is missing: run `npm run build` in extension/ "
+            "(scripts/setup.sh does it)"
+        )
+    folder = runtime.folder.resolve()
+    options = {
+        "pyodideUrl": (folder / "pyodide.mjs").as_uri(),
+        "indexUrl": f"{folder}/",
+        "loadPyodideOptions": {"lockFileURL": lock} if lock else {},
+    }
     check_file = tmp_path / "check.py"
     check_file.write_text(check)
     restored = subprocess.run(
-        [node, str(script), f"{runtime.folder.resolve()}/", str(image), str(check_file), *lock],
+        [
+            node,
+            str(RESTORE),
+            KERNEL_IMAGE_MODULE.as_uri(),
+            json.dumps(options),
+            str(image),
+            str(check_file),
+        ],
         capture_output=True,
         text=True,
         timeout=300,
@@ -376,8 +351,7 @@ def test_micropip_is_in_the_snapshot_and_reads_the_restoring_sites_lock(
     check = (
         "import sys\n"
         "imported = 'micropip' in sys.modules and 'piplite.piplite' in sys.modules\n"
-        + MICROPIP_AFTER_RESTORE
-        + "import pyodide_js\n"
+        "import micropip, pyodide_js\n"
         "layer = micropip._compat.compatibility_layer\n"
         "[imported, layer.lockfile_base_url == pyodide_js.lockfileBaseUrl,\n"
         " 'lite-build-environment' in layer.lockfile_packages,\n"
