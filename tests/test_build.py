@@ -1,4 +1,5 @@
-"""Integration tests: real builds of a small course project (PyPI and npm, or a warm cache)."""
+"""Integration tests: real builds of a small course project (packages and the runtime from the
+stand-in registries, tests/registry)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from lite_build.kernel import STARTUP_RUNNER
 from lite_build.packages.lock import verify_lock
 from lite_build.precache import PRECACHE_TEMPLATE
 from lite_build.site import SITE_MANIFEST, WAIT_ASYNC_SHIM
+from tests.registry.server import RegistryServer
 
 pytestmark = pytest.mark.integration
 
@@ -212,7 +214,9 @@ def test_a_corrupt_notebook_fails_the_build_and_keeps_the_previous_site(project:
     assert rebuild(project).output == project / "_output"
 
 
-def test_an_unknown_package_fails_the_build_and_keeps_the_previous_site(project: Path) -> None:
+def test_an_unknown_package_fails_the_build_and_keeps_the_previous_site(
+    project: Path, test_registry: RegistryServer
+) -> None:
     rebuild(project)
     before = tree_digest(project / "_output")
     config = project / "lite-build.toml"
@@ -223,6 +227,9 @@ def test_an_unknown_package_fails_the_build_and_keeps_the_previous_site(project:
             rebuild(project)
         assert "frobnicate-xyz-not-a-package" in str(caught.value)
         assert tree_digest(project / "_output") == before
+        # asked for on purpose: the one thing the registry did not have
+        (missed,) = test_registry.take_misses()
+        assert missed.startswith("GET /simple/frobnicate-xyz-not-a-package/: ")
     finally:
         config.write_text(original)
 
