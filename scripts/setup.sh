@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what lite-build and its tests need on a Debian/Ubuntu machine:
-# Chromium (browser tests) from the distribution, and lite-build with its test extras.
+# Chromium (browser tests) from the distribution, lite-build with its test extras, and the files
+# the tests' stand-in registries serve (tests/registry). Everything that needs the network is here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +28,11 @@ echo "setup: building the browser code (extension/ -> lite_build/labextension/, 
 
 echo "setup: installing lite-build (editable) with its test dependencies"
 python3 -m pip install -q --disable-pip-version-check -e ".[test]"
+
+# the tests never reach PyPI or npm: they get the pinned files (tests/registry/frozen.json) from
+# a local store, filled once here (hash-checked; files already there are kept)
+echo "setup: fetching the test registry's files"
+python3 -m tests.registry fetch
 
 # pyenv only sees new console scripts after a rehash
 if command -v pyenv >/dev/null 2>&1; then pyenv rehash; fi

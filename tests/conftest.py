@@ -1,4 +1,8 @@
-"""Shared fixtures: built sites, a local server, and an offline Chromium.
+"""Shared fixtures: stand-in registries, built sites, a local server, and an offline Chromium.
+
+For the whole session PyPI and the npm registry are stood in for by ``tests/registry`` on
+127.0.0.1, serving only what ``tests/registry/frozen.json`` pins; tests marked ``network``
+reach the real ones and run only when ``-m`` names them.
 
 Browser tests use Debian's Chromium (``/usr/bin/chromium``) through Playwright. Every request
 that does not go to 127.0.0.1 is aborted and recorded; tests assert that none happened.
@@ -11,7 +15,7 @@ import os
 import shutil
 import threading
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,8 +26,12 @@ import pytest
 from lite_build.commands.check import CHROMIUM_ARGS as BROWSER_ARGS
 from lite_build.commands.check import service_worker_routing
 from lite_build.ui import NullReporter
+from tests.registry.listing import FrozenListing
+from tests.registry.server import RegistryServer
+from tests.registry.store import default_store
 
 REPO = Path(__file__).resolve().parent.parent
+REGISTRY = pytest.StashKey[RegistryServer]()
 
 CHROMIUM_ARGS = [
     # the flags lite-build check uses: no background traffic from Chromium itself
@@ -45,6 +53,62 @@ def chromium_path() -> str:
             "(bash scripts/setup.sh does it), or set LITE_BUILD_CHROMIUM to a Chromium binary"
         )
     return found
+
+
+# -- the registries ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def test_registry(request: pytest.FixtureRequest) -> Iterator[RegistryServer]:
+    """PyPI and the npm registry as pinned in tests/registry/frozen.json, served from the store
+    on 127.0.0.1; lite-build (and uv, building local projects) use it for the whole session."""
+    with (
+        RegistryServer(FrozenListing.load(), default_store()) as server,
+        pytest.MonkeyPatch.context() as environment,
+    ):
+        for name, value in server.environment().items():
+            environment.setenv(name, value)
+        request.config.stash[REGISTRY] = server
+        yield server
+
+
+@pytest.fixture
+def live_registries(test_registry: RegistryServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real PyPI and npm registry, for a test marked ``network``."""
+    for name in test_registry.environment():
+        monkeypatch.delenv(name)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``network`` run only when ``-m`` names them (``-m network``): a ``-m`` given
+    for another reason (``-m "not browser"``) must not send the run to the live registries."""
+    if "network" in (config.option.markexpr or ""):
+        return
+    live = [item for item in items if item.get_closest_marker("network")]
+    if live:
+        config.hook.pytest_deselected(items=live)
+        items[:] = [item for item in items if not item.get_closest_marker("network")]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A test (or a fixture it set up) that asked the stand-in registries for something they do
+    not have fails, with what was missing and the command that pins or fetches it."""
+    report = yield
+    registry = item.config.stash.get(REGISTRY, None)
+    misses = registry.take_misses() if registry is not None else []
+    if misses:
+        lines = ["the test registry (tests/registry) could not serve:", *misses]
+        if report.longrepr:
+            lines += ["", str(report.longrepr)]
+        report.outcome = "failed"
+        report.longrepr = "\n".join(lines)
+    return report
+
+
+# -- sites -------------------------------------------------------------------------------------
 
 
 @dataclass

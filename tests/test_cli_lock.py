@@ -1,6 +1,6 @@
 """Integration: ``lite-build lock`` and ``lite-build lock --upgrade NAME`` through the CLI, and
 the message of a build whose lock no longer matches the configuration. Packages come from a
-local wheels folder (and PyPI for the kernel's own, from a warm cache)."""
+local wheels folder (and the package index, tests/registry, for the kernel's own)."""
 
 from __future__ import annotations
 

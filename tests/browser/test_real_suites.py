@@ -9,18 +9,15 @@ Python cannot start threads).
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import io
 import tarfile
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from lite_build.cache import cache_dir
+from lite_build.cache import Digest, download
 from lite_build.config import load_config
 from lite_build.packages.index import SimpleIndex
 from lite_build.pipeline import build
@@ -76,12 +73,8 @@ print("SUITE-" "BEGIN" + json.dumps(found) + "SUITE-" "END")
 SUITE_TIMEOUT_MS = 600_000
 
 
-def sdist(project: str, version: str) -> bytes:
-    """The project's released sdist from the package index, checked against its sha256
-    (cached)."""
-    target = cache_dir() / "test-sdists" / f"{project}-{version}.tar.gz"
-    if target.is_file():
-        return target.read_bytes()
+def sdist(project: str, version: str, folder: Path) -> Path:
+    """The project's released sdist from the package index, checked against its sha256."""
     with SimpleIndex() as index:
         (file,) = [
             found
@@ -89,19 +82,18 @@ def sdist(project: str, version: str) -> bytes:
             if found.filename.endswith(".tar.gz")
             and found.filename.rsplit("-", 1)[-1] == f"{version}.tar.gz"
         ]
-        data = httpx.get(file.url, timeout=120, follow_redirects=True).content
-    assert hashlib.sha256(data).hexdigest() == file.sha256
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(data)
-    return data
+    return download(
+        file.url, folder / file.filename, Digest("sha256", file.sha256), label=file.filename
+    )
 
 
 @pytest.fixture(scope="module")
 def suite_sites(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """One project holding every suite's tests as content, built with and without snapshots."""
     root = tmp_path_factory.mktemp("suites")
+    sdists = tmp_path_factory.mktemp("sdists")
     for suite in SUITES:
-        with tarfile.open(fileobj=io.BytesIO(sdist(suite.project, suite.version))) as archive:
+        with tarfile.open(sdist(suite.project, suite.version, sdists)) as archive:
             top = archive.getnames()[0].split("/")[0]
             prefix = f"{top}/{suite.tests}/"
             members = [m for m in archive.getmembers() if m.name.startswith(prefix)]

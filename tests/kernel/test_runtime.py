@@ -379,11 +379,13 @@ def test_path_with_an_invalid_lock(cache: Path, tmp_path: Path) -> None:
     )
 
 
-# -- the real registry --------------------------------------------------------------------------
+# -- the real package --------------------------------------------------------------------------
 
 
 @pytest.mark.integration
-def test_real_pyodide_from_npm(cache: Path) -> None:
+def test_real_pyodide_from_npm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real npm tarball, from the session's registry (tests/registry), into an empty cache."""
+    monkeypatch.setenv("LITE_BUILD_CACHE_DIR", str(tmp_path / "cache"))
     runtime = ensure_runtime(VERSION)
     assert runtime.version == VERSION
     assert runtime.lock["info"]["abi_version"] == "2026_0"

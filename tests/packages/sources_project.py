@@ -18,13 +18,13 @@ import nbformat
 
 from tests.packages.conftest import PYODIDE_314_INFO, build_wheel
 
-#: msgpack's real Pyodide wheel on PyPI; a build of any default site leaves it in the cache
+#: msgpack's real Pyodide wheel on PyPI (pinned in tests/registry)
 MSGPACK_WHEEL = "msgpack-1.2.4-cp314-cp314-pyemscripten_2026_0_wasm32.whl"
 MSGPACK_SHA256 = "06a0657a4110d563255006b7cb7147432f67827144e429c2cdb1c967548d1817"
 
 
 def msgpack_wheel() -> Path:
-    """The real msgpack wheel, from the cache (fetched from PyPI on a cold cache)."""
+    """The real msgpack wheel, from the cache (fetched from the package index on a cold cache)."""
     from lite_build.cache import Digest, download
     from lite_build.packages.index import SimpleIndex, wheel_cache_path
 

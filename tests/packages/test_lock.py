@@ -268,7 +268,7 @@ def test_pypi_kernel_set_gives_a_verified_lock(tmp_path: Path) -> None:
     packages = resolve(
         ["ipython", "jedi", "comm", "micropip==0.11.1", "msgpack"],
         PyodidePlatform.from_lock_info(INFO),
-        SimpleIndex("https://pypi.org/simple/"),
+        SimpleIndex(),
         provided=dict.fromkeys(provided, "0.8.6"),
     )
     index = SimpleIndex("https://pypi.org/simple/")

@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -397,10 +395,9 @@ def test_error_names_another_index_by_its_url(pyodide: PyodidePlatform, index: F
     )
 
 
-# -- against the real PyPI ---------------------------------------------------------------------
+# -- against PyPI: the stand-in's frozen copy, and (marked network) the live one ---------------
 
 KERNEL_SET = ["attrs", "msgpack", "ipython", "jedi", "comm", "micropip==0.11.1"]
-UPSTREAM_LOCK = Path("/tmp/pyo/package/pyodide-lock.json")
 KERNEL_PROVIDED = {
     "pyodide-kernel": "0.8.6",
     "ipykernel": "6.9.2",
@@ -409,25 +406,31 @@ KERNEL_PROVIDED = {
 }
 
 
-@pytest.fixture
-def pypi(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+@pytest.fixture(params=["frozen", pytest.param("live", marks=pytest.mark.network)])
+def pypi(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """PyPI as tests/registry pins it or, in the network variant, as it is today: a change
+    there (a new release, a numpy Pyodide build) shows in the network run first."""
     from lite_build.packages.index import SimpleIndex
 
-    monkeypatch.delenv("LITE_BUILD_INDEX_URL", raising=False)
+    if request.param == "live":
+        request.getfixturevalue("live_registries")
     with SimpleIndex() as index:
         yield index
 
 
-def _preferred() -> dict[str, str]:
-    if not UPSTREAM_LOCK.exists():
-        return {"numpy": "2.4.6"}
-    packages = json.loads(UPSTREAM_LOCK.read_text())["packages"]
-    return {name: entry["version"] for name, entry in packages.items()}
+@pytest.fixture(scope="module")
+def preferred() -> dict[str, str]:
+    """The versions the default Pyodide release ships, which a build prefers."""
+    from lite_build.config import PyodideSettings
+    from lite_build.kernel.runtime import ensure_runtime
+    from lite_build.kernel.wheels import preferred_versions
+
+    return preferred_versions(ensure_runtime(PyodideSettings().version).lock)
 
 
 @pytest.mark.integration
-def test_pypi_kernel_set(pyodide: PyodidePlatform, pypi: Any) -> None:
-    packages = resolve(KERNEL_SET, pyodide, pypi, preferred=_preferred(), provided=KERNEL_PROVIDED)
+def test_pypi_kernel_set(pyodide: PyodidePlatform, pypi: Any, preferred: dict[str, str]) -> None:
+    packages = resolve(KERNEL_SET, pyodide, pypi, preferred=preferred, provided=KERNEL_PROVIDED)
 
     by_name = {package.name: package for package in packages}
     assert by_name["msgpack"].filename.endswith("-cp314-cp314-pyemscripten_2026_0_wasm32.whl")
@@ -439,11 +442,16 @@ def test_pypi_kernel_set(pyodide: PyodidePlatform, pypi: Any) -> None:
 
 
 @pytest.mark.integration
-def test_pypi_numpy_has_no_pyodide_build(pyodide: PyodidePlatform, pypi: Any) -> None:
+def test_pypi_numpy_has_no_pyodide_build(
+    pyodide: PyodidePlatform, pypi: Any, preferred: dict[str, str]
+) -> None:
+    """Live: fails the day numpy publishes a Pyodide build on PyPI; the advice to use a full
+    Pyodide distribution for numpy is then out of date."""
     with pytest.raises(LiteBuildError) as caught:
-        resolve(["numpy"], pyodide, pypi, preferred=_preferred())
+        resolve(["numpy"], pyodide, pypi, preferred=preferred)
+    index = "PyPI" if pypi.url == "https://pypi.org/simple/" else f"the package index {pypi.url}"
     assert str(caught.value) == (
-        f'"numpy": PyPI has no Pyodide build ({NO_BUILD}) of any version matching "numpy"; '
+        f'"numpy": {index} has no Pyodide build ({NO_BUILD}) of any version matching "numpy"; '
         "pure-Python packages and packages with Pyodide wheels on PyPI work; "
         "numpy needs a full Pyodide distribution: set [pyodide] distribution = to a "
         "Pyodide release folder, .tar.bz2 file or base URL that has it"

@@ -1,4 +1,5 @@
-"""Integration tests: real builds of a small course project (PyPI and npm, or a warm cache)."""
+"""Integration tests: real builds of a small course project (packages and the runtime from the
+stand-in registries, tests/registry)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from lite_build.pipeline import BuildResult, build
 from lite_build.site.patches import WAIT_ASYNC_SHIM
 from lite_build.site.paths import SITE_MANIFEST
 from lite_build.site.precache import PRECACHE_TEMPLATE
+from tests.registry.server import RegistryServer
 
 pytestmark = pytest.mark.integration
 
@@ -263,7 +265,9 @@ def test_a_failed_build_after_a_crashed_publish_keeps_the_previous_site(project:
     assert not (project / "._output.old").exists()
 
 
-def test_an_unknown_package_fails_the_build_and_keeps_the_previous_site(project: Path) -> None:
+def test_an_unknown_package_fails_the_build_and_keeps_the_previous_site(
+    project: Path, test_registry: RegistryServer
+) -> None:
     before = tree_digest(project / "_output")
     config = project / "lite-build.toml"
     original = config.read_text()
@@ -273,6 +277,9 @@ def test_an_unknown_package_fails_the_build_and_keeps_the_previous_site(project:
             rebuild(project)
         assert "frobnicate-xyz-not-a-package" in str(caught.value)
         assert tree_digest(project / "_output") == before
+        # asked for on purpose: the one thing the registry did not have
+        (missed,) = test_registry.take_misses()
+        assert missed.startswith("GET /simple/frobnicate-xyz-not-a-package/: ")
     finally:
         config.write_text(original)
 
