@@ -11,6 +11,8 @@ that does not go to 127.0.0.1 is aborted and recorded; tests assert that none ha
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import json
 import os
 import shutil
 import threading
@@ -25,6 +27,10 @@ import pytest
 
 from lite_build.commands.check import CHROMIUM_ARGS as BROWSER_ARGS
 from lite_build.commands.check import service_worker_routing
+from lite_build.kernel.snapshot import SNAPSHOT_FILE
+from lite_build.kernel.wheels import KERNELS_PLUGIN_ID
+from lite_build.site.jupyterlite import KernelEntry
+from lite_build.site.paths import JUPYTER_LITE_JSON
 from lite_build.ui import NullReporter
 from tests.registry.listing import FrozenListing
 from tests.registry.server import RegistryServer
@@ -148,6 +154,32 @@ def default_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     output = tmp_path_factory.mktemp("default") / "site"
     build(load_config(cwd=REPO, output=output))
     return output
+
+
+def linked_copy(site: Path, target: Path) -> Path:
+    """A copy of ``site`` made of hard links (fast): unlink a file before changing it."""
+    shutil.copytree(site, target, copy_function=os.link)
+    return target
+
+
+def without_snapshots(site: Path, target: Path) -> Path:
+    """A copy of the built ``site`` as ``snapshot = false`` would have built it: its settings
+    name no kernel snapshot and it ships none (every kernel starts the usual way). What else
+    the option changes, nothing, is checked by tests/pipeline/test_build.py."""
+    linked_copy(site, target)
+    config = target / JUPYTER_LITE_JSON
+    data = json.loads(config.read_text(encoding="utf-8"))
+    plugin = data["jupyter-config-data"]["litePluginSettings"][KERNELS_PLUGIN_ID]
+    plugin["kernels"] = [
+        dataclasses.replace(KernelEntry.from_json(kernel), snapshot_url=None).to_json()
+        for kernel in plugin["kernels"]
+    ]
+    config.unlink()
+    config.write_text(json.dumps(data), encoding="utf-8")
+    config.with_name(config.name + ".gz").unlink(missing_ok=True)
+    for snapshot in target.glob(f"static/environments/*/{SNAPSHOT_FILE}*"):
+        snapshot.unlink()
+    return target
 
 
 def make_demo_wheel(folder: Path, modules: dict[str, str]) -> Path:

@@ -118,9 +118,20 @@ def console_json(
     """Run ``code`` in a new console on ``kernel`` (answering one ``input()`` if given) and
     return the JSON it prints between ``{marker}-BEGIN`` and ``{marker}-END``; fail with the
     outputs if it prints none (a cell error ends the wait at once)."""
-    page.goto(f"{base_url}repl/index.html?kernel={quote(kernel)}&code={quote(code)}")
+    start_console(page, base_url, kernel, code)
     if answer is not None:
         answer_input(page, answer)
+    return console_result(page, kernel, marker, timeout=timeout)
+
+
+def start_console(page: Any, base_url: str, kernel: str, code: str) -> None:
+    """Open a new console on ``kernel`` that runs ``code`` once the kernel has started."""
+    page.goto(f"{base_url}repl/index.html?kernel={quote(kernel)}&code={quote(code)}")
+
+
+def console_result(page: Any, kernel: str, marker: str, *, timeout: int) -> Any:
+    """The JSON a console's code prints between ``{marker}-BEGIN`` and ``{marker}-END``, once
+    it has (see :func:`console_json`)."""
     page.wait_for_function(
         """([errorSelector, end]) => document.querySelector(errorSelector)
              || [...document.querySelectorAll('.jp-OutputArea-output')]

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,7 +12,7 @@ import pytest
 
 from lite_build.site.precache import PRECACHE_WORKER
 from tests.browser import lab
-from tests.conftest import REPO, Offline, Served
+from tests.conftest import REPO, Offline, Served, linked_copy
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -240,12 +238,6 @@ def test_a_first_visit_leaves_its_requests_to_the_browser_until_the_cache_fills(
     assert through_worker == [f"{site_url}static/environments/python/kernel.snapshot"]
     assert [url for url, worker in answers if worker and "/build/" in url], answers
     assert record.external == []
-
-
-def linked_copy(site: Path, target: Path) -> Path:
-    """A copy of ``site`` made of hard links (fast): unlink a file before changing it."""
-    shutil.copytree(site, target, copy_function=os.link)
-    return target
 
 
 def test_without_its_snapshot_a_kernel_starts_the_usual_way(

@@ -1,6 +1,6 @@
 """A kernel restored from its snapshot is the same Python as a freshly started one.
 
-The default distribution is built twice, with snapshots (the ``default_site``) and without;
+The default distribution is served with snapshots (the ``default_site``) and without;
 every kernel of each answers the same probe (``fidelity_probe.py``) in Chromium, in a time
 zone and a language unlike the build machine's, so that whatever the image learned from the
 build's Node.js would show.
@@ -8,7 +8,6 @@ build's Node.js would show.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -16,10 +15,14 @@ from typing import Any
 
 import pytest
 
-from lite_build.config import load_config
-from lite_build.pipeline import build
 from tests.browser import lab
-from tests.conftest import REPO, Served, assert_nothing_left_the_site, offline_browser_page
+from tests.conftest import (
+    REPO,
+    Served,
+    assert_nothing_left_the_site,
+    offline_browser_page,
+    without_snapshots,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -32,13 +35,9 @@ BROWSER_OPTIONS = {"timezone_id": "America/New_York", "locale": "de-DE"}
 
 
 @pytest.fixture(scope="module")
-def fresh_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The default distribution built with ``snapshot = false``: every kernel starts afresh."""
-    root = tmp_path_factory.mktemp("fresh")
-    config = dataclasses.replace(
-        load_config(cwd=REPO), root=root, output=root / "site", snapshot=False
-    )
-    return build(config).output
+def fresh_site(default_site: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default distribution as ``snapshot = false`` builds it: every kernel starts afresh."""
+    return without_snapshots(default_site, tmp_path_factory.mktemp("fresh") / "site")
 
 
 def probe(browser: Any, url: str, kernel: str) -> tuple[dict[str, Any], list[str]]:

@@ -8,6 +8,7 @@ Python cannot start threads).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import tarfile
 import textwrap
@@ -22,7 +23,12 @@ from lite_build.config import load_config
 from lite_build.packages.index import SimpleIndex
 from lite_build.pipeline import build
 from tests.browser import lab
-from tests.conftest import Served, assert_nothing_left_the_site, offline_browser_page
+from tests.conftest import (
+    Served,
+    assert_nothing_left_the_site,
+    offline_browser_page,
+    without_snapshots,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -116,32 +122,34 @@ def suite_sites(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     )
     config = load_config(cwd=root)
     restored = build(dataclasses.replace(config, output=root / "restored")).output
-    fresh = build(dataclasses.replace(config, output=root / "fresh", snapshot=False)).output
+    fresh = without_snapshots(restored, root / "fresh")
     return {"restored": restored, "fresh": fresh}
-
-
-def run_suite(browser: Any, url: str, suite: Suite) -> tuple[dict[str, Any], list[str]]:
-    """The suite's outcomes in a new console, and the page's console messages."""
-    with offline_browser_page(browser) as (page, record):
-        code = RUNNER.format(package=suite.package, folder=suite.package)
-        found = lab.console_json(page, url, "suites", code, "SUITE", timeout=SUITE_TIMEOUT_MS)
-    assert_nothing_left_the_site(record)
-    return found, record.console
 
 
 @pytest.fixture(scope="module")
 def outcomes(
     browser: Any, serve_site: Callable[..., Served], suite_sites: dict[str, Path]
 ) -> dict[tuple[str, str], dict[str, Any]]:
-    """Each suite's outcomes by (how the kernel started, project)."""
+    """Each suite's outcomes by (how the kernel started, project). A suite runs in a restored
+    and a fresh kernel at once, each in a page of its own (the kernels' workers use a core
+    each)."""
+    urls = {started: serve_site(site).url for started, site in suite_sites.items()}
     results = {}
-    for started, site in suite_sites.items():
-        url = serve_site(site).url
-        for suite in SUITES:
-            found, console = run_suite(browser, url, suite)
-            how = "restored from its snapshot" if started == "restored" else "no snapshot"
-            assert any(how in line for line in console), "\n".join(console)
-            results[started, suite.project] = found
+    for suite in SUITES:
+        code = RUNNER.format(package=suite.package, folder=suite.package)
+        with contextlib.ExitStack() as pages:
+            opened = {
+                started: pages.enter_context(offline_browser_page(browser)) for started in urls
+            }
+            for started, (page, _record) in opened.items():
+                lab.start_console(page, urls[started], "suites", code)
+            for started, (page, record) in opened.items():
+                found = lab.console_result(page, "suites", "SUITE", timeout=SUITE_TIMEOUT_MS)
+                how = "restored from its snapshot" if started == "restored" else "no snapshot"
+                assert any(how in line for line in record.console), "\n".join(record.console)
+                results[started, suite.project] = found
+        for _page, record in opened.values():
+            assert_nothing_left_the_site(record)
     return results
 
 
