@@ -409,7 +409,7 @@ def _print_summary(console: Console, result: BuildResult) -> None:
 
 def _print_sizes(console: Console, site: Path) -> None:
     from lite_build.site.compress import size_report
-    from lite_build.site.precache import PRECACHE_WORKER
+    from lite_build.site.paths import PRECACHE_WORKER
 
     report = size_report(site)
     transfer = (

@@ -27,10 +27,9 @@ import pytest
 
 from lite_build.commands.check import CHROMIUM_ARGS as BROWSER_ARGS
 from lite_build.commands.check import service_worker_routing
-from lite_build.kernel.snapshot import SNAPSHOT_FILE
 from lite_build.kernel.wheels import KERNELS_PLUGIN_ID
 from lite_build.site.jupyterlite import KernelEntry
-from lite_build.site.paths import JUPYTER_LITE_JSON
+from lite_build.site.paths import JUPYTER_LITE_JSON, SNAPSHOT_FILE
 from lite_build.ui import NullReporter
 from tests.registry.listing import FrozenListing
 from tests.registry.server import RegistryServer

@@ -171,7 +171,6 @@ def notebook_snippet(
 
 #: stands for the site's address in ``embed.html``; the page swaps in its real address
 SITE_TOKEN = "https://lite-build-site.invalid/"
-EMBED_PAGE = "embed.html"
 #: ``embed.html``'s script, which does the swap (extension/src/standalone/embed-page.ts)
 EMBED_SCRIPT = browser_script("embed-page.js")
 

@@ -37,11 +37,9 @@ from lite_build.packages.pyodide_lock import (
     write_json,
 )
 from lite_build.packages.sources import PackageSources, SourceSettings
-from lite_build.site.paths import WHEELS_FROM_LOCK
+from lite_build.site.paths import LOCK, PIPLITE_INDEX, WHEELS_FROM_LOCK
 from lite_build.ui import NullReporter, Reporter
 
-LOCK = "pyodide-lock.json"
-PIPLITE_INDEX = "all.json"
 WHEELS = "wheels.json"
 SUMMARY = "environment.json"
 

@@ -44,13 +44,12 @@ from lite_build.kernel.bytecode import node_executable
 from lite_build.kernel.runtime import PyodideRuntime
 from lite_build.packages.pyodide_lock import lock_entries
 from lite_build.resources import TEMPLATES
+from lite_build.site.paths import SNAPSHOT_FILE
 from lite_build.ui import NullReporter, Reporter
 
 log = logging.getLogger("lite_build")
 
 SCRIPT = TEMPLATES / "make-snapshot.mjs"
-#: the snapshot's name in the environment's folder of the site (and of the work folder)
-SNAPSHOT_FILE = "kernel.snapshot"
 TIMEOUT = 600
 #: bump when what this module asks of make-snapshot.mjs changes: cached snapshots are then
 #: made again (a change to the script itself does that alone: its hash is in the key)

@@ -10,7 +10,7 @@ from typing import Any
 
 from lite_build import __version__
 from lite_build.files import sync_tree, write_json
-from lite_build.kernel.environments import LOCK, PIPLITE_INDEX, load_environment_packages
+from lite_build.kernel.environments import load_environment_packages
 from lite_build.kernel.wheels import (
     KERNEL_ROOTS,
     environments_extension_dir,
@@ -31,7 +31,7 @@ from lite_build.site.jupyterlite import (
     run_jupyterlite,
 )
 from lite_build.site.patches import dedupe_disabled_extensions
-from lite_build.site.paths import JUPYTER_LITE_JSON, logo_name
+from lite_build.site.paths import JUPYTER_LITE_JSON, LOCK, PIPLITE_INDEX, logo_name
 from lite_build.site.widgets import installed_manager_version, widget_extensions
 
 

@@ -14,22 +14,17 @@ from lite_build import __version__
 from lite_build.cache import sha256_of
 from lite_build.files import write_json
 from lite_build.kernel.bytecode import FORMAT as BYTECODE_FORMAT
-from lite_build.kernel.environments import (
-    LOCK,
-    PIPLITE_INDEX,
-    WHEELS,
-    EnvironmentPackages,
-    prepare_environment,
-)
+from lite_build.kernel.environments import WHEELS, EnvironmentPackages, prepare_environment
 from lite_build.kernel.runtime import PyodideRuntime
 from lite_build.kernel.snapshot import FORMAT as SNAPSHOT_FORMAT
 from lite_build.kernel.snapshot import SCRIPT as SNAPSHOT_SCRIPT
-from lite_build.kernel.snapshot import SNAPSHOT_FILE, make_snapshot
+from lite_build.kernel.snapshot import make_snapshot
 from lite_build.kernel.wheels import KERNEL_ROOTS, KERNEL_START_PACKAGES, STARTUP_RUNNER, kernel_env
 from lite_build.packages.choose import project_lock
 from lite_build.packages.index import INDEX_URL_ENV_VAR
 from lite_build.packages.sources import package_inputs, site_sources
 from lite_build.pipeline.step import Step
+from lite_build.site.paths import LOCK, PIPLITE_INDEX, SNAPSHOT_FILE
 
 #: in an environment's work folder: the sha256 of its kernel snapshot (null: it has none)
 SNAPSHOT_JSON = "snapshot.json"

@@ -6,23 +6,27 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from lite_build.commands.embed import EMBED_PAGE, content_notebooks, default_kernel, embed_page
+from lite_build.commands.embed import content_notebooks, default_kernel, embed_page
 from lite_build.files import copy_tree, write_json
-from lite_build.kernel.environments import LOCK, PIPLITE_INDEX, WHEELS, load_environment_packages
-from lite_build.kernel.snapshot import SNAPSHOT_FILE
+from lite_build.kernel.environments import WHEELS, load_environment_packages
 from lite_build.packages.pyodide_lock import verify_lock
 from lite_build.pipeline.packages import SNAPSHOT_JSON, snapshot_sha256
 from lite_build.pipeline.step import Step
 from lite_build.resources import BROWSER
 from lite_build.site import patches
 from lite_build.site.compress import compress_site
-from lite_build.site.content import CONTENT_VERSIONS, content_versions
+from lite_build.site.content import content_versions
 from lite_build.site.hosting import write_hosting_files
 from lite_build.site.jupyterlite import verify_site_config
 from lite_build.site.paths import (
     APP_JUNK,
+    CONTENT_VERSIONS,
+    EMBED_PAGE,
+    LOCK,
+    PIPLITE_INDEX,
     PYODIDE_DIR,
     SITE_MANIFEST,
+    SNAPSHOT_FILE,
     WHEELS_DIR,
     environment_dir,
     logo_name,

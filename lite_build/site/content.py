@@ -18,11 +18,6 @@ IGNORED_NAMES = frozenset(
 )
 
 
-#: in every site: the version of each shipped content file, read by the browser extension to tell
-#: a student that a file they edited has a newer version
-CONTENT_VERSIONS = "lite-build-content.json"
-
-
 @dataclass(frozen=True)
 class ContentFile:
     source: Path

@@ -16,10 +16,17 @@ from pathlib import Path
 from typing import Any
 
 from lite_build.errors import LiteBuildError
-from lite_build.kernel.snapshot import SNAPSHOT_FILE, START_IMPORTS
+from lite_build.kernel.snapshot import START_IMPORTS
 from lite_build.kernel.wheels import KERNEL_PLUGIN_ID, KERNELS_PLUGIN_ID
 from lite_build.site.app_settings import STOCK_SETTINGS_PLUGIN_ID
-from lite_build.site.paths import JUPYTER_LITE_JSON, PYODIDE_DIR, environment_dir
+from lite_build.site.paths import (
+    JUPYTER_LITE_JSON,
+    LOCK,
+    PIPLITE_INDEX,
+    PYODIDE_DIR,
+    SNAPSHOT_FILE,
+    environment_dir,
+)
 
 log = logging.getLogger("lite_build")
 
@@ -218,8 +225,8 @@ def kernel_entry(kernel: KernelSettings) -> KernelEntry:
     return KernelEntry(
         name=kernel.name,
         display_name=kernel.display_name,
-        piplite_urls=(f"{folder}/all.json?sha256={kernel.piplite_index_sha256}",),
-        lock_file_url=f"{folder}/pyodide-lock.json?sha256={kernel.lock_sha256}",
+        piplite_urls=(f"{folder}/{PIPLITE_INDEX}?sha256={kernel.piplite_index_sha256}",),
+        lock_file_url=f"{folder}/{LOCK}?sha256={kernel.lock_sha256}",
         packages=tuple(kernel.preload_packages),
         env=dict(kernel.env),
         imports=START_IMPORTS,

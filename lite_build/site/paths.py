@@ -1,33 +1,41 @@
-"""Where things are in a built site: folder and file names, in one place."""
+"""Where things are in a built site: folder and file names, in one place.
+
+Modules that make these files import their names from here (and keep them under the names
+they always had, such as ``precache.SERVICE_WORKER``).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+# -- the site root ---------------------------------------------------------------------------
+#: JupyterLite's settings; lite-build's part: site/jupyterlite.py
 JUPYTER_LITE_JSON = "jupyter-lite.json"
-
-
 #: written into every site: identifies a folder lite-build may replace, and describes the site
 SITE_MANIFEST = "lite-build.json"
+#: each content file's version, for course updates (site/content.py)
+CONTENT_VERSIONS = "lite-build-content.json"
+#: the embedding example page (commands/embed.py)
+EMBED_PAGE = "embed.html"
+#: JupyterLite's service worker, and ours that it imports first (site/precache.py)
+SERVICE_WORKER = "service-worker.js"
+PRECACHE_WORKER = "lite-build-sw.js"
+#: files of the jupyterlite app folder that no browser ever requests
+APP_JUNK = ("rspack.config.js", "rspack.config.analyze.js", "rspack.config.watch.js")
 
-
+# -- the runtime and the packages ------------------------------------------------------------
 PYODIDE_DIR = "static/pyodide"
-
-
 WHEELS_DIR = "static/wheels"
-
-
-#: each environment's pyodide-lock.json and piplite all.json: static/environments/<name>/
+#: each environment's files: static/environments/<name>/
 ENVIRONMENTS_DIR = "static/environments"
-
-
+#: in an environment's folder (and its work folder): its Pyodide lock, its piplite index, its
+#: kernel snapshot
+LOCK = "pyodide-lock.json"
+PIPLITE_INDEX = "all.json"
+SNAPSHOT_FILE = "kernel.snapshot"
 #: the wheels of every environment, stored once, seen from an environment's folder (the lock's
 #: file_name and the piplite index's urls are both relative to the file's own folder)
 WHEELS_FROM_LOCK = "../../wheels/"
-
-
-#: files of the jupyterlite app folder that no browser ever requests
-APP_JUNK = ("rspack.config.js", "rspack.config.analyze.js", "rspack.config.watch.js")
 
 
 def environment_dir(name: str) -> str:

@@ -20,14 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lite_build.errors import LiteBuildError
-from lite_build.kernel.snapshot import SNAPSHOT_FILE
 from lite_build.resources import BROWSER, browser_protocol
+from lite_build.site.paths import PRECACHE_WORKER, SERVICE_WORKER, SNAPSHOT_FILE
 
 #: the service worker's code (the site's file list goes in front of it)
 PRECACHE_TEMPLATE = BROWSER / "precache-worker.js"
 
-SERVICE_WORKER = "service-worker.js"
-PRECACHE_WORKER = "lite-build-sw.js"
 #: shared with the service worker (extension/src/protocol.ts): the caches' names start with
 #: CACHE_PREFIX, and the worker reads the site's file list from the global PRECACHE_GLOBAL
 CACHE_PREFIX = browser_protocol()["CACHE_PREFIX"]

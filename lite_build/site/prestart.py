@@ -18,7 +18,7 @@ from lite_build.errors import LiteBuildError
 from lite_build.kernel.wheels import ENVIRONMENTS_EXTENSION
 from lite_build.resources import browser_script
 from lite_build.site.jupyterlite import SiteSettings
-from lite_build.site.precache import SERVICE_WORKER
+from lite_build.site.paths import SERVICE_WORKER
 
 #: the apps whose pages start kernels
 KERNEL_APPS = ("lab", "notebooks", "repl", "consoles")

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from lite_build.site.precache import PRECACHE_WORKER
+from lite_build.site.paths import PRECACHE_WORKER
 from tests.browser import lab
 from tests.conftest import REPO, Offline, Served, linked_copy
 

@@ -17,7 +17,8 @@ from lite_build.commands.bundle import make_bundle
 from lite_build.commands.serve import make_server
 from lite_build.config import load_config
 from lite_build.pipeline import build
-from lite_build.site.precache import CACHE_PREFIX, PRECACHE_WORKER
+from lite_build.site.paths import PRECACHE_WORKER
+from lite_build.site.precache import CACHE_PREFIX
 from tests.browser import lab
 from tests.commands.test_bundle import stop_launcher, system_python
 from tests.conftest import Offline

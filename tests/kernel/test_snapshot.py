@@ -16,12 +16,12 @@ from lite_build.kernel.runtime import PyodideRuntime
 from lite_build.kernel.snapshot import (
     KERNEL_MODULE,
     SCRIPT,
-    SNAPSHOT_FILE,
     START_IMPORTS,
     make_snapshot,
     snapshot_imports,
     start_closure,
 )
+from lite_build.site.paths import SNAPSHOT_FILE
 from tests.conftest import REPO, RecordingReporter, make_demo_wheel
 
 

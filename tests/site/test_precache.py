@@ -10,7 +10,8 @@ from lite_build.site.compress import compress_site, size_report
 from lite_build.site.hosting import headers_file
 from lite_build.site.jupyterlite import KernelSettings, jupyter_lite_json
 from lite_build.site.patches import keep_worker_registered
-from lite_build.site.precache import PRECACHE_WORKER, install_precache, plan_precache, worker_script
+from lite_build.site.paths import PRECACHE_WORKER
+from lite_build.site.precache import install_precache, plan_precache, worker_script
 
 # the shape of JupyterLite 0.8.6's minified ServiceWorkerManager, trimmed
 BUNDLE = (
