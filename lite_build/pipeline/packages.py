@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 from collections.abc import Iterable
+from functools import cached_property
 from pathlib import Path
 
 from lite_build import __version__
@@ -47,10 +48,15 @@ class PackagesStep(Step):
     def describe(self) -> str:
         return "resolve and fetch each environment's packages; write its lock"
 
+    @cached_property
+    def package_files(self) -> list[Path]:
+        """The files the packages are chosen from (walked once: local projects can be large)."""
+        return package_inputs(self.config)
+
     def inputs(self) -> list[Path]:
         return [
             self.work.runtime_json,
-            *package_inputs(self.config),
+            *self.package_files,
             # the script that makes kernel snapshots (a development install changes it)
             *([SNAPSHOT_SCRIPT] if self.config.snapshot else []),
         ]
@@ -66,7 +72,7 @@ class PackagesStep(Step):
             "bytecode format": BYTECODE_FORMAT,
             "snapshot format": SNAPSHOT_FORMAT,
             "index": os.environ.get(INDEX_URL_ENV_VAR, ""),
-            "lock": str(package_inputs(self.config)),
+            "lock": str(self.package_files),
         }
 
     def targets(self) -> list[Path]:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from lite_build.config import SiteConfig
+from lite_build.errors import LiteBuildError
 from lite_build.packages.index import IndexFile, PackageIndex, SimpleIndex, default_index_url
 from lite_build.packages.lockfile import LOCK_FILE_NAME
 from lite_build.packages.requirements import expand_packages
@@ -45,6 +46,10 @@ class LayeredIndex:
             if found:
                 return found
         return []
+
+    def source(self, name: str) -> Source | None:
+        """The source called ``name`` (as ``IndexFile.source`` names it), if it is one of these."""
+        return self._by_name.get(name)
 
     def metadata(self, file: IndexFile) -> CoreMetadata:
         return self._by_name[file.source].metadata(file)
@@ -95,16 +100,16 @@ class PackageSources:
             self.distribution or Unconfigured("no Pyodide distribution configured"),
             self.index,
         ]
-        self._by_name = {source.name: source for source in self.sources}
+        self._layered = LayeredIndex(self.sources)
 
     def layered_index(self) -> LayeredIndex:
-        return LayeredIndex(self.sources)
+        return self._layered
 
     def source_of(self, package: ResolvedPackage) -> Source:
-        try:
-            return self._by_name[package.source]
-        except KeyError:
-            raise _unconfigured(package) from None
+        source = self._layered.source(package.source)
+        if source is None:
+            raise _unconfigured(package)
+        return source
 
     def describe(self) -> list[str]:
         """The sources as the lock file records them (relative paths, the distribution)."""
@@ -137,9 +142,7 @@ class PackageSources:
         return self.source_of(package).remote_url(package)
 
 
-def _unconfigured(package: ResolvedPackage) -> Exception:
-    from lite_build.errors import LiteBuildError
-
+def _unconfigured(package: ResolvedPackage) -> LiteBuildError:
     if package.source == PyodideDistribution.name:
         return LiteBuildError(
             f'"{package.name}": lite-build.lock takes it from a Pyodide distribution, '

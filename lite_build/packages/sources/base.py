@@ -10,6 +10,7 @@ subclass, added to the order in :class:`lite_build.packages.sources.PackageSourc
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar
@@ -80,7 +81,5 @@ class Unconfigured(Source):
 
 def relative(path: Path, root: Path) -> str:
     """``path`` as the lock file records it: relative to ``root``, starting with ``.``."""
-    import os
-
     text = os.path.relpath(path, root).replace(os.sep, "/")
     return text if text.startswith(".") else "./" + text
