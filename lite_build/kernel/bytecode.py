@@ -86,22 +86,34 @@ def precompile_wheels(
 def _compile(
     node: str, todo: Mapping[str, Path], targets: Mapping[str, Path], runtime: PyodideRuntime
 ) -> None:
+    # each compiled wheel is written beside its cache entry and renamed into place only once
+    # all are made: another build (say, of another project) reading the cache at the same
+    # time sees a complete wheel or none
+    partials = {}
     jobs = []
     for name, source in todo.items():
-        targets[name].parent.mkdir(parents=True, exist_ok=True)
-        jobs.append([HOST + str(source.resolve()), HOST + str(targets[name].resolve())])
-    with tempfile.TemporaryDirectory(prefix="lite-build-bytecode-") as tmp:
-        jobs_file = Path(tmp) / "jobs.json"
-        jobs_file.write_text(json.dumps(jobs), encoding="utf-8")
-        completed = subprocess.run(
-            [node, str(SCRIPT), str(runtime.folder.resolve()), str(jobs_file.resolve())],
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT,
-            check=False,
-        )
-    if completed.returncode != 0:
-        detail = completed.stderr.strip().splitlines()[-1:] or [f"exit {completed.returncode}"]
-        raise ValueError(detail[0][:300])
+        target = targets[name]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partials[name] = target.with_name(f".{target.name}.{os.getpid()}.partial")
+        jobs.append([HOST + str(source.resolve()), HOST + str(partials[name].resolve())])
+    try:
+        with tempfile.TemporaryDirectory(prefix="lite-build-bytecode-") as tmp:
+            jobs_file = Path(tmp) / "jobs.json"
+            jobs_file.write_text(json.dumps(jobs), encoding="utf-8")
+            completed = subprocess.run(
+                [node, str(SCRIPT), str(runtime.folder.resolve()), str(jobs_file.resolve())],
+                capture_output=True,
+                text=True,
+                timeout=TIMEOUT,
+                check=False,
+            )
+        if completed.returncode != 0:
+            detail = completed.stderr.strip().splitlines()[-1:] or [f"exit {completed.returncode}"]
+            raise ValueError(detail[0][:300])
+        for name, partial in partials.items():
+            os.replace(partial, targets[name])
+    finally:
+        for partial in partials.values():
+            partial.unlink(missing_ok=True)
     summary = json.loads(completed.stdout.strip().splitlines()[-1])
     log.info("precompiled %d wheel(s): %s", len(summary), summary)

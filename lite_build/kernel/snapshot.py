@@ -29,7 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import shutil
+import os
 import subprocess
 import tempfile
 import zipfile
@@ -230,7 +230,9 @@ def _make(
 ) -> dict[str, Any]:
     """Run make-snapshot.mjs; the image lands at ``target`` unless the summary says it would
     be unfaithful (``unfaithful``: the reasons)."""
-    with tempfile.TemporaryDirectory(prefix="lite-build-snapshot-") as tmp:
+    # made beside the cache entry (the same file system), so that the image moves into place
+    # in one rename: another build reading the cache at the same time sees it whole or not at all
+    with tempfile.TemporaryDirectory(prefix=".making-", dir=target.parent) as tmp:
         partial = Path(tmp) / SNAPSHOT_FILE
         job = {
             "env": dict(env),
@@ -259,5 +261,5 @@ def _make(
         summary: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
         if not summary.get("unfaithful"):
             # moved into the cache only when complete: an interrupted build leaves no half file
-            shutil.move(str(partial), target)
+            os.replace(partial, target)
     return summary

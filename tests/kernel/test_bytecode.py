@@ -70,6 +70,8 @@ def test_wheels_get_unchecked_hash_pycs_from_the_sites_runtime(
     assert flags == 0b01  # hash-based, not checked against the source
     # the source hash is keyed by the runtime's Python version: 8 bytes, then the code
     assert len(pyc) > 16
+    # written beside its cache entry, renamed into place: no partial file is left
+    assert [path.name for path in compiled.parent.iterdir()] == [wheel.name]
     # a second build takes the cached wheel
     again = precompile_wheels({"demo": wheel}, runtime, reporter=reporter)["demo"]
     assert again == compiled

@@ -262,6 +262,7 @@ def test_an_image_that_would_hold_node_only_state_is_not_made_and_the_build_says
         f"Python a browser starts ({reason}); that kernel starts the usual way, about 5 s slower"
     )
     assert not list((tmp_path / "cache").rglob(SNAPSHOT_FILE))
+    assert not list((tmp_path / "cache").rglob(".making-*"))
 
 
 @pytest.mark.integration
@@ -282,6 +283,9 @@ def test_the_same_inputs_make_the_same_image_from_any_folder(
         monkeypatch.setenv("LITE_BUILD_CACHE_DIR", str(cwd / "cache"))
         made = make_snapshot(runtime, lock_of(demo=[]), {wheel.name: wheel}, roots=["demo"], env={})
         assert made is not None
+        # made beside its cache entry and renamed into place: nothing else is left there
+        assert [path.name for path in made.parent.parent.iterdir()] == [made.parent.name]
+        assert [path.name for path in made.parent.iterdir()] == [SNAPSHOT_FILE]
         images.append(gzip.decompress(made.read_bytes()))
 
     assert images[0] == images[1]
