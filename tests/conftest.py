@@ -144,14 +144,33 @@ def serve_site() -> Iterator[Callable[..., Served]]:
         server.server_close()
 
 
+def shared_folder(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
+    """The folder every worker of a distributed run (pytest-xdist) shares; None otherwise."""
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        return None
+    return tmp_path_factory.getbasetemp().parent
+
+
 @pytest.fixture(scope="session")
 def default_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The repository's default distribution, built once per test session."""
+    """The repository's default distribution, built once per test run: in a distributed run
+    the first worker that needs it builds it, the others wait for it and share it (read only:
+    a test that changes a site changes a :func:`linked_copy`)."""
+    from filelock import FileLock
+
     from lite_build.config import load_config
     from lite_build.pipeline import build
 
-    output = tmp_path_factory.mktemp("default") / "site"
-    build(load_config(cwd=REPO, output=output))
+    shared = shared_folder(tmp_path_factory)
+    if shared is None:
+        output = tmp_path_factory.mktemp("default") / "site"
+        build(load_config(cwd=REPO, output=output))
+        return output
+    output, built = shared / "default-site", shared / "default-site.built"
+    with FileLock(shared / "default-site.lock"):
+        if not built.exists():
+            build(load_config(cwd=REPO, output=output))
+            built.touch()
     return output
 
 
@@ -287,6 +306,17 @@ def offline_page(browser: Any) -> Iterator[tuple[Any, Offline]]:
     with offline_browser_page(browser) as (page, record):
         yield page, record
     # after the test's last line too: whatever the page did until it closed
+    assert_nothing_left_the_site(record)
+
+
+@pytest.fixture(scope="module")
+def shared_page(browser: Any) -> Iterator[tuple[Any, Offline]]:
+    """One guarded page for the tests of a module that only read their sites: a visit after the
+    module's first is a revisit (the service worker and its cache in place), as most learners'
+    visits are, and costs no new browser context. A test that watches a first visit, or counts
+    console lines, takes :func:`offline_page`."""
+    with offline_browser_page(browser) as (page, record):
+        yield page, record
     assert_nothing_left_the_site(record)
 
 

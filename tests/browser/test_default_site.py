@@ -54,9 +54,9 @@ def test_the_default_distribution_ships_these_notebooks() -> None:
 
 @pytest.mark.parametrize("notebook", sorted(NOTEBOOKS))
 def test_every_content_notebook_runs_offline(
-    notebook: str, site_url: str, offline_page: tuple[Any, Offline]
+    notebook: str, site_url: str, shared_page: tuple[Any, Offline]
 ) -> None:
-    page, record = offline_page
+    page, record = shared_page
     done = f"DONE {notebook[:2]}"
     outputs = lab.run_notebook(page, site_url, notebook, done, answer=NOTEBOOKS[notebook])
     assert done in outputs
@@ -65,37 +65,32 @@ def test_every_content_notebook_runs_offline(
     assert record.external == []
 
 
-def test_a_data_file_is_read_from_the_content(
+def test_the_repl_runs_a_line_offline_and_reads_a_data_file_of_the_content(
     site_url: str, offline_page: tuple[Any, Offline]
 ) -> None:
     page, record = offline_page
-    code = "print('ROWS', len(open('data/weather.csv').read().splitlines()) - 1)"
+    code = (
+        "import sys; print('REPL', 6 * 7, sys.platform); "
+        "print('ROWS', len(open('data/weather.csv').read().splitlines()) - 1)"
+    )
     outputs = lab.run_in_repl(page, site_url, code, "ROWS ")
+    assert "REPL 42 emscripten" in outputs
     rows = int(outputs.split("ROWS ")[1].split()[0])
     csv_rows = len((REPO / "content" / "data" / "weather.csv").read_text().splitlines()) - 1
     assert rows == csv_rows
     assert record.external == []
 
 
-def test_the_repl_runs_a_line_offline(site_url: str, offline_page: tuple[Any, Offline]) -> None:
-    page, record = offline_page
-    outputs = lab.run_in_repl(
-        page, site_url, "import sys; print('REPL', 6 * 7, sys.platform)", "REPL 42"
-    )
-    assert "REPL 42 emscripten" in outputs
-    assert record.external == []
-
-
 def test_pip_install_of_a_shipped_package_stays_offline(
-    site_url: str, offline_page: tuple[Any, Offline]
+    site_url: str, shared_page: tuple[Any, Offline]
 ) -> None:
-    page, record = offline_page
+    page, record = shared_page
     code = "%pip install attrs\nimport attrs\nprint('PIP', attrs.__version__)"
     lab.run_in_repl(page, site_url, code, "PIP ", kernel="packages")
     assert record.external == []
 
 
-def test_isolated_site_answers_input_without_hanging(
+def test_isolated_site_answers_input_without_hanging_and_runs_many_cells_in_a_row(
     isolated_url: str, offline_page: tuple[Any, Offline]
 ) -> None:
     page, record = offline_page
@@ -106,13 +101,7 @@ def test_isolated_site_answers_input_without_hanging(
     # with the page (input() and files need no service worker here), from the snapshot
     assert ADOPTED in record.console
     assert any(RESTORED.match(line) for line in record.console)
-    assert record.external == []
 
-
-def test_isolated_site_runs_many_cells_in_a_row(
-    isolated_url: str, offline_page: tuple[Any, Offline]
-) -> None:
-    page, record = offline_page
     lab.run_notebook(page, isolated_url, "04-packages.ipynb", "DONE 04")
     lab.run_notebook(page, isolated_url, "02-data-files.ipynb", "DONE 02")
     assert record.external == []
@@ -152,49 +141,6 @@ def random_number(page: Any, site_url: str) -> float:
     return float(outputs.split("RANDOM ")[1].split()[0])
 
 
-def test_every_kernel_starts_from_the_snapshot_and_draws_its_own_random_number(
-    site_url: str, offline_page: tuple[Any, Offline]
-) -> None:
-    page, record = offline_page
-    first = random_number(page, site_url)  # first visit
-    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
-    # the precache never downloads every snapshot in the background: it keeps the one the
-    # kernel fetched (so the next start also works offline)
-    lab.wait_until_cached(page, "/python/kernel.snapshot")
-    second = random_number(page, site_url)  # the runtime started with the page
-
-    # the snapshot holds the random generator's state of the build: it is seeded afresh
-    assert first != second
-    assert len([line for line in record.console if RESTORED.match(line)]) == 2
-    assert record.external == []
-
-
-def test_the_offline_cache_fills_only_once_the_kernel_has_started(
-    default_site: Path, site_url: str, offline_page: tuple[Any, Offline]
-) -> None:
-    page, record = offline_page
-    attrs = next((default_site / "static" / "wheels").glob("attrs-*.whl")).name
-    events: list[str] = []
-    page.on("console", lambda message: events.append(message.text))
-    # a wheel of the other environment: only the filling of the offline cache fetches it
-    page.context.on(
-        "request",
-        lambda request: (
-            events.append("fill")
-            if request.service_worker and "/static/wheels/attrs-" in request.url
-            else None
-        ),
-    )
-
-    lab.run_in_repl(page, site_url, "print('FIRST', 6 * 7)", "FIRST 42")  # a first visit
-    lab.wait_until_cached(page, f"/static/wheels/{attrs}")
-
-    # the filling (the whole site) did not compete with the kernel's start for CPU and network
-    restored = next(i for i, text in enumerate(events) if RESTORED.match(f"info: {text}"))
-    assert restored < events.index("fill")
-    assert record.external == []
-
-
 def precached_files(site: Path) -> list[str]:
     """The files ``site``'s service worker fills its cache with, in order."""
     text = (site / PRECACHE_WORKER).read_text().split("\n", 1)[0]
@@ -204,31 +150,61 @@ def precached_files(site: Path) -> list[str]:
     return files
 
 
-def test_a_first_visit_leaves_its_requests_to_the_browser_until_the_cache_fills(
+#: the URLs of the origin's caches (page.evaluate awaits the promise)
+CACHED_URLS = """async () => {
+    const urls = [];
+    for (const name of await caches.keys()) {
+        for (const request of await (await caches.open(name)).keys()) urls.push(request.url);
+    }
+    return urls;
+}"""
+
+
+def test_a_first_visit_starts_the_kernel_first_then_fills_the_cache_for_the_next(
     default_site: Path, site_url: str, offline_page: tuple[Any, Offline]
 ) -> None:
     page, record = offline_page
+    attrs = next((default_site / "static" / "wheels").glob("attrs-*.whl")).name
+    # the console's lines and "fill" (the filling of the offline cache fetching a wheel of the
+    # other environment, which only it fetches), in order
+    events: list[str] = []
+    started = {"kernel": False}  # whether this visit's kernel has started
     answers: list[tuple[str, bool]] = []  # (site file, answered by the service worker)
-    started: list[str] = []  # the page asks for the filling right after its kernel started
-    page.on("console", lambda message: started.append(message.text))
+
+    def console(message: Any) -> None:
+        events.append(message.text)
+        started["kernel"] = started["kernel"] or bool(RESTORED.match(f"info: {message.text}"))
+
+    page.on("console", console)
+    page.context.on(
+        "request",
+        lambda request: (
+            events.append("fill")
+            if request.service_worker and f"/static/wheels/{attrs}" in request.url
+            else None
+        ),
+    )
     page.on(
         "response",
         lambda response: (
             answers.append((response.url, response.from_service_worker))
-            if "/api/" not in response.url
-            and not any(RESTORED.match(f"info: {text}") for text in started)
+            if "/api/" not in response.url and not started["kernel"]
             else None
         ),
     )
 
-    lab.run_in_repl(page, site_url, "print('FIRST', 6 * 7)", "FIRST 42")  # a first visit
+    first = random_number(page, site_url)  # a first visit
     controlled = page.evaluate("() => navigator.serviceWorker.controller !== null")
     first_visit = list(answers)
     lab.wait_until_cached(page, f"/{precached_files(default_site)[-1]}")  # filled in order
-    started.clear()
+    cached = page.evaluate(CACHED_URLS)
+    started["kernel"] = False
     answers.clear()
-    lab.run_in_repl(page, site_url, "print('AGAIN', 6 * 7)", "AGAIN 42")
+    second = random_number(page, site_url)  # the next visit
 
+    # the filling (the whole site) did not compete with the kernel's start for CPU and network
+    restored = next(i for i, text in enumerate(events) if RESTORED.match(f"info: {text}"))
+    assert restored < events.index("fill")
     # the service worker controlled the first visit's start, yet let the browser fetch the
     # files (streaming them through the worker slowed the start), but for the kernel's snapshot:
     # kept as it passed (too large for the HTTP cache); the next visit is served by the worker
@@ -237,6 +213,13 @@ def test_a_first_visit_leaves_its_requests_to_the_browser_until_the_cache_fills(
     through_worker = [url.split("?")[0] for url, worker in first_visit if worker]
     assert through_worker == [f"{site_url}static/environments/python/kernel.snapshot"]
     assert [url for url, worker in answers if worker and "/build/" in url], answers
+    # the cache keeps the snapshot the kernel fetched, never downloads every environment's
+    snapshots = sorted(url.split("?")[0] for url in cached if url.endswith("kernel.snapshot"))
+    assert snapshots == [f"{site_url}static/environments/python/kernel.snapshot"]
+    # both kernels restored from the snapshot, which holds the build's random generator state:
+    # each is seeded afresh
+    assert len([text for text in events if RESTORED.match(f"info: {text}")]) == 2
+    assert first != second
     assert record.external == []
 
 
