@@ -26,6 +26,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from lite_build.cache import check_remote_url
 from lite_build.errors import ConfigError, LiteBuildError
 
 #: the work folder (incremental state) lives next to the config file
@@ -756,10 +757,15 @@ def _distribution(raw: str | None, root: Path, problems: list[str]) -> str | Non
     if raw is None:
         return None
     if urlsplit(raw).scheme in ("http", "https"):
-        return raw
+        try:
+            return check_remote_url(raw, source="pyodide.distribution")
+        except LiteBuildError as error:
+            problems.append(str(error))
+            return None
     if "://" in raw:
         problems.append(
-            f"pyodide.distribution: {_show(raw)}: only http and https addresses are supported"
+            f"pyodide.distribution: {_show(raw)}: only https addresses are supported (plain "
+            "http only from this machine)"
         )
         return None
     path = _absolute(root, raw)

@@ -1,15 +1,62 @@
-"""File helpers the build steps share: deterministic JSON, and folder copies that only
-touch what changed.
+"""File helpers the build steps share: deterministic JSON, folder copies that only touch
+what changed, and the checks on names that come from outside (a catalogue, a lock, an index)
+before they become paths.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+from lite_build.errors import LiteBuildError
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def plain_file_name(name: str, *, source: str) -> str:
+    """``name`` if it is a plain file name (no folder part, not ``.`` or ``..``); otherwise an
+    error naming ``source``, where the name came from. Names from a catalogue, a lock or an
+    index become paths in the cache and the site: ``../..`` or ``/home/x/.bashrc`` would write
+    anywhere the user can."""
+    if (
+        not name
+        or name in (".", "..")
+        or any(char in name for char in "/\\\0")
+        or Path(name).is_absolute()
+        or Path(name).drive
+    ):
+        raise LiteBuildError(
+            f"{source}: {name!r} is not a plain file name; lite-build refuses it, as it would "
+            "write outside its folder. The source is damaged or hostile: fix it or use another"
+        )
+    return name
+
+
+def sha256_hex(value: str, *, source: str) -> str:
+    """``value`` if it is a sha256 as 64 lowercase hex digits (case folded); otherwise an
+    error naming ``source``. Hashes name folders in the cache, so they are checked like names."""
+    folded = value.lower()
+    if not _SHA256.fullmatch(folded):
+        raise LiteBuildError(
+            f"{source}: {value!r} is not a sha256 (64 hex digits); the source is damaged or "
+            "hostile: fix it or use another"
+        )
+    return folded
+
+
+def path_inside(folder: Path, *parts: str) -> Path:
+    """``folder`` joined with ``parts``, refused unless it stays inside ``folder`` (the last
+    check before a write whose name came from outside)."""
+    path = folder.joinpath(*parts)
+    root = os.path.abspath(folder)
+    if os.path.commonpath([root, os.path.abspath(path)]) != root or path == folder:
+        raise LiteBuildError(f"refusing to write {'/'.join(parts)!r}: it is not inside {folder}")
+    return path
 
 
 def write_json(path: Path, data: Any) -> None:

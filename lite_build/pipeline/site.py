@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 from lite_build.commands.embed import content_notebooks, default_kernel, embed_page
-from lite_build.files import copy_tree, write_json
+from lite_build.files import copy_tree, path_inside, write_json
 from lite_build.kernel.environments import WHEELS, load_environment_packages
 from lite_build.packages.pyodide_lock import verify_lock
 from lite_build.pipeline.packages import SNAPSHOT_JSON, snapshot_sha256
@@ -99,7 +99,7 @@ class SiteStep(Step):
             packages = load_environment_packages(work.packages_dir(env.name))
             # wheels that several environments share are stored once
             for filename, source in packages.wheels.items():
-                target = wheels_dir / filename
+                target = path_inside(wheels_dir, filename)
                 if not target.exists():
                     shutil.copy2(source, target)
             env_dir = staging / environment_dir(env.name)
