@@ -32,7 +32,7 @@ from lite_build.site.paths import (
     logo_name,
 )
 from lite_build.site.precache import PRECACHE_TEMPLATE, install_precache
-from lite_build.site.publish import manifest, publish, staging_dirs
+from lite_build.site.publish import manifest, publish, staging_folder
 
 
 class SiteStep(Step):
@@ -71,15 +71,9 @@ class SiteStep(Step):
         return [self.config.output / SITE_MANIFEST]
 
     def run(self) -> None:
-        staging, _ = staging_dirs(self.config.output)
-        if staging.exists():
-            shutil.rmtree(staging)
-        try:
+        with staging_folder(self.config.output) as staging:
             self.assemble(staging)
             publish(staging, self.config.output)
-        finally:
-            if staging.exists():
-                shutil.rmtree(staging, ignore_errors=True)
 
     def assemble(self, staging: Path) -> None:
         """The whole site in ``staging``: the app, the runtime, the wheels, our files."""

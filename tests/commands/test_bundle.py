@@ -139,6 +139,18 @@ def test_the_bundle_holds_the_launcher_at_its_root_and_the_site_below(tmp_path: 
     assert again.path.read_bytes() == result.path.read_bytes()
 
 
+def test_the_bundle_holds_only_the_files_the_build_wrote(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site")
+    (site / ".lite-build-files").write_text("index.html\nlab/index.html\nlite-build.json\n")
+    (site / ".git").mkdir()
+    (site / ".git" / "HEAD").write_text("ref: refs/heads/gh-pages")
+    (site / "CNAME").write_text("course.example.org")
+
+    with zipfile.ZipFile(make_bundle(site, tmp_path / "cities.zip").path) as archive:
+        names = [name for name in archive.namelist() if name.startswith("site/")]
+    assert names == ["site/index.html", "site/lab/index.html", "site/lite-build.json"]
+
+
 def test_the_bundle_refuses_what_is_not_a_site_and_a_zip_inside_the_site(tmp_path: Path) -> None:
     with pytest.raises(LiteBuildError) as error:
         make_bundle(tmp_path, tmp_path.parent / "x.zip")

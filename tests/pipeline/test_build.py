@@ -22,7 +22,9 @@ from lite_build.pipeline import BuildResult, build
 from lite_build.site.patches import WAIT_ASYNC_SHIM
 from lite_build.site.paths import SITE_MANIFEST
 from lite_build.site.precache import PRECACHE_TEMPLATE
+from lite_build.site.publish import JOURNAL, WRITTEN_FILES
 from tests.registry.server import RegistryServer
+from tests.site.test_publish import kill_while_publishing, stage
 
 pytestmark = pytest.mark.integration
 
@@ -223,12 +225,20 @@ def test_a_corrupt_notebook_fails_the_build_and_keeps_the_previous_site(project:
     assert rebuild(project).output == project / "_output"
 
 
-def crash_between_the_publish_renames(project: Path) -> None:
-    """The state a build killed in the middle of publishing leaves: the site moved aside, the
-    new one staged (partly, here) but not swapped in."""
-    (project / "_output").rename(project / "._output.old")
-    (project / "._output.new").mkdir()
-    (project / "._output.new" / "index.html").write_text("half a site")
+def crash_while_publishing(project: Path) -> None:
+    """The state a build killed in the middle of publishing leaves: some of the site's files
+    set aside, the journal saying so."""
+    output = project / "_output"
+    kill_while_publishing(stage(output, {"index.html": "half a site"}), output, after=3)
+
+
+def leftovers(output: Path) -> list[str]:
+    """lite-build's own hidden files in the output, but for its record of the site's files."""
+    return sorted(
+        path.name
+        for path in output.iterdir()
+        if path.name.startswith(".lite-build-") and path.name != WRITTEN_FILES
+    )
 
 
 def test_a_build_after_a_crashed_publish_restores_the_site_then_publishes_the_new_one(
@@ -237,7 +247,8 @@ def test_a_build_after_a_crashed_publish_restores_the_site_then_publishes_the_ne
     rebuild(project)
     output = project / "_output"
     make_notebook(project / "content" / "lesson.ipynb", "print('DONE lesson, after a crash')")
-    crash_between_the_publish_renames(project)
+    crash_while_publishing(project)
+    assert (output / JOURNAL).is_file()
 
     with caplog.at_level(logging.WARNING, logger="lite_build"):
         result = rebuild(project)
@@ -247,13 +258,13 @@ def test_a_build_after_a_crashed_publish_restores_the_site_then_publishes_the_ne
     assert "after a crash" in (output / "files" / "lesson.ipynb").read_text()
     assert (output / "static" / "pyodide" / "pyodide.mjs").is_file()
     assert (output / "index.html").read_text() != "half a site"
-    assert sorted(path.name for path in project.iterdir() if path.name.startswith("._")) == []
+    assert not leftovers(output)
 
 
 def test_a_failed_build_after_a_crashed_publish_keeps_the_previous_site(project: Path) -> None:
     rebuild(project)
     before = tree_digest(project / "_output")
-    crash_between_the_publish_renames(project)
+    crash_while_publishing(project)
     broken = project / "content" / "broken.ipynb"
     broken.write_text('{"cells": [', encoding="utf-8")
     try:
@@ -262,7 +273,7 @@ def test_a_failed_build_after_a_crashed_publish_keeps_the_previous_site(project:
     finally:
         broken.unlink()
     assert tree_digest(project / "_output") == before
-    assert not (project / "._output.old").exists()
+    assert not leftovers(project / "_output")
 
 
 def test_an_unknown_package_fails_the_build_and_keeps_the_previous_site(
@@ -284,14 +295,39 @@ def test_an_unknown_package_fails_the_build_and_keeps_the_previous_site(
         config.write_text(original)
 
 
-def test_an_output_folder_not_made_by_lite_build_is_never_replaced(tmp_path: Path) -> None:
-    root = make_project(tmp_path)
-    output = root / "_output"
+def test_a_first_build_into_a_folder_of_someone_elses_keeps_its_files_and_says_so(
+    project: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    output = project / "_output"
+    shutil.rmtree(output)
     output.mkdir()
     (output / "thesis.tex").write_text("my work")
-    with pytest.raises(LiteBuildError, match="was not made by lite-build"):
-        build(load_config(cwd=root))
+    (output / "CNAME").write_text("course.example.org")
+    with caplog.at_level(logging.WARNING, logger="lite_build"):
+        rebuild(project)
     assert (output / "thesis.tex").read_text() == "my work"
+    assert (output / "CNAME").read_text() == "course.example.org"
+    assert (output / "index.html").is_file()
+    assert caplog.messages == [
+        f"output: {output} was not made by lite-build; its 2 file(s) and folder(s) are kept "
+        "beside the site: CNAME, thesis.tex"
+    ]
+
+
+def test_a_symlinked_output_is_published_into_its_target_and_stays_a_link(project: Path) -> None:
+    hosted = project / "hosted"
+    (project / "_output").rename(hosted)
+    (project / "_output").symlink_to(hosted, target_is_directory=True)
+    (hosted / "CNAME").write_text("course.example.org")
+    make_notebook(project / "content" / "lesson.ipynb", "print('DONE lesson, linked')")
+
+    rebuild(project)
+    rebuild(project)
+
+    assert (project / "_output").is_symlink()
+    assert "linked" in (hosted / "files" / "lesson.ipynb").read_text()
+    assert (hosted / "CNAME").read_text() == "course.example.org"
+    assert not leftovers(hosted)
 
 
 def test_numpy_is_a_clear_build_error(tmp_path: Path) -> None:
