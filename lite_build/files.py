@@ -9,7 +9,9 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Iterable
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -106,3 +108,62 @@ def copy_tree(source: Path, dest: Path, *, skip: Iterable[str] = ()) -> None:
         ignore=lambda folder, names: [n for n in names if n in skipped and Path(folder) == source],
         dirs_exist_ok=True,
     )
+
+
+#: Windows locks byte ranges, and a locked byte cannot be read: the lock is on a byte far past
+#: the holder's process id, which stays readable
+_LOCKED_BYTE = 1 << 30
+
+
+@contextmanager
+def exclusive(path: Path, *, what: str) -> Iterator[None]:
+    """Hold the lock file ``path`` while the block runs, or stop with an error naming the
+    process that holds it. The system lock goes with the process, so a killed build leaves
+    no stale lock. By hand, as the ``filelock`` library truncates the file on open and so
+    cannot say which process holds it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        if not _try_lock(fd):
+            holder = os.read(fd, 32).decode("ascii", errors="replace").strip() or "unknown"
+            raise LiteBuildError(
+                f"another lite-build (process {holder}) is building {what}; wait for it to "
+                f"finish, or stop it (the lock is {path})"
+            )
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+            yield
+        finally:
+            _unlock(fd)
+    finally:
+        os.close(fd)
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        if sys.platform == "win32":
+            import msvcrt
+
+            os.lseek(fd, _LOCKED_BYTE, os.SEEK_SET)
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+            os.lseek(fd, 0, os.SEEK_SET)
+        else:
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
+def _unlock(fd: int) -> None:
+    if sys.platform == "win32":
+        import msvcrt
+
+        os.lseek(fd, _LOCKED_BYTE, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+    else:
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_UN)

@@ -6,7 +6,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import shutil
+import subprocess
+import sys
 import textwrap
 import zipfile
 from pathlib import Path
@@ -19,6 +22,7 @@ from lite_build.errors import LiteBuildError
 from lite_build.kernel.wheels import STARTUP_RUNNER
 from lite_build.packages.pyodide_lock import verify_lock
 from lite_build.pipeline import BuildResult, build
+from lite_build.pipeline.engine import build_locks
 from lite_build.site.patches import WAIT_ASYNC_SHIM
 from lite_build.site.paths import SITE_MANIFEST
 from lite_build.site.precache import PRECACHE_TEMPLATE
@@ -328,6 +332,45 @@ def test_a_symlinked_output_is_published_into_its_target_and_stays_a_link(projec
     assert "linked" in (hosted / "files" / "lesson.ipynb").read_text()
     assert (hosted / "CNAME").read_text() == "course.example.org"
     assert not leftovers(hosted)
+
+
+def test_a_second_build_of_the_project_or_into_the_output_stops_naming_the_first(
+    tmp_path: Path,
+) -> None:
+    first = make_project(tmp_path / "first")
+    other = make_project(tmp_path / "other")
+    script = (
+        "import sys\nfrom pathlib import Path\nfrom lite_build.config import load_config\n"
+        "from lite_build.pipeline.engine import build_locks\n"
+        "with build_locks(load_config(cwd=Path(sys.argv[1]))):\n"
+        "    print('building', flush=True)\n    sys.stdin.read()\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    with subprocess.Popen(
+        [sys.executable, "-c", script, first],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    ) as holder:
+        assert holder.stdout is not None and holder.stdin is not None
+        assert holder.stdout.readline() == "building\n"
+        with pytest.raises(LiteBuildError) as same_project:
+            build(load_config(cwd=first))
+        with pytest.raises(LiteBuildError) as same_output:
+            build(load_config(cwd=other, output=first / "_output"))
+        holder.stdin.close()
+    assert str(same_project.value) == (
+        f"another lite-build (process {holder.pid}) is building this project ({first}); wait "
+        f"for it to finish, or stop it (the lock is {first / '.lite-build' / 'build.lock'})"
+    )
+    assert str(same_output.value).startswith(
+        f"another lite-build (process {holder.pid}) is building into {first / '_output'}; wait "
+        "for it to finish, or stop it (the lock is "
+    )
+    assert not (first / "_output").exists()
+    with build_locks(load_config(cwd=first)):  # released with the process
+        pass
 
 
 def test_numpy_is_a_clear_build_error(tmp_path: Path) -> None:
