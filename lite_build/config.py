@@ -28,6 +28,7 @@ from packaging.version import InvalidVersion, Version
 
 from lite_build.cache import check_remote_url
 from lite_build.errors import ConfigError, LiteBuildError
+from lite_build.files import load_toml
 
 #: the work folder (incremental state) lives next to the config file
 WORK_DIR_NAME = ".lite-build"
@@ -515,8 +516,7 @@ _TOML_POSITION = re.compile(r"^(?P<message>.*) \(at line (?P<line>\d+), column (
 def _read_toml(path: Path, cwd: Path) -> dict[str, object]:
     shown = _display(path, cwd)
     try:
-        with path.open("rb") as stream:
-            return tomllib.load(stream)
+        return load_toml(path)
     except OSError as error:
         raise LiteBuildError(f"{shown}: cannot read the file: {error.strerror}") from error
     except UnicodeDecodeError as error:

@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import sys
+import tomllib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -59,6 +60,24 @@ def path_inside(folder: Path, *parts: str) -> Path:
     if os.path.commonpath([root, os.path.abspath(path)]) != root or path == folder:
         raise LiteBuildError(f"refusing to write {'/'.join(parts)!r}: it is not inside {folder}")
     return path
+
+
+class TomlTooDeep(tomllib.TOMLDecodeError):
+    """A TOML document nested deeper than Python's parser can follow."""
+
+    def __init__(self) -> None:
+        # not TOMLDecodeError's own __init__: its arguments differ between Python versions
+        ValueError.__init__(self, "nested too deeply (arrays or tables inside each other)")
+
+
+def load_toml(path: Path) -> dict[str, Any]:
+    """``path`` parsed as TOML. Errors as :func:`tomllib.load`'s, but a document nested too
+    deeply is a :class:`tomllib.TOMLDecodeError` too, not a RecursionError."""
+    with path.open("rb") as stream:
+        try:
+            return tomllib.load(stream)
+        except RecursionError:
+            raise TomlTooDeep() from None
 
 
 def write_json(path: Path, data: Any) -> None:

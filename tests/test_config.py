@@ -721,6 +721,11 @@ packages = ["-r nope.txt", "./nolib"]
     ]
 
 
+def test_toml_nested_too_deeply_is_a_problem_not_a_traceback(tmp_path: Path) -> None:
+    problems = problems_of(tmp_path, "title = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    assert problems == ["not valid TOML: nested too deeply (arrays or tables inside each other)"]
+
+
 def test_a_plain_http_distribution_is_a_problem_unless_on_this_machine(tmp_path: Path) -> None:
     problems = problems_of(tmp_path, '[pyodide]\ndistribution = "http://cdn.example.org/p/"\n')
     assert problems == [

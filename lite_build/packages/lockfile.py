@@ -20,7 +20,7 @@ from typing import Any
 
 from lite_build.cache import check_remote_url
 from lite_build.errors import LiteBuildError
-from lite_build.files import plain_file_name, sha256_hex
+from lite_build.files import load_toml, plain_file_name, sha256_hex
 from lite_build.packages.resolve import ResolvedPackage
 
 LOCK_FILE_NAME = "lite-build.lock"
@@ -110,8 +110,7 @@ class LockFile:
 
 def read_lock(path: Path) -> LockFile:
     try:
-        with path.open("rb") as stream:
-            data = tomllib.load(stream)
+        data = load_toml(path)
     except OSError as error:
         raise LiteBuildError(f"cannot read {path}: {error.strerror}") from error
     except tomllib.TOMLDecodeError as error:

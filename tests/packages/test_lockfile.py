@@ -173,3 +173,14 @@ def test_a_lock_url_over_plain_http_is_refused(tmp_path: Path) -> None:
         "https (plain http only from this machine: 127.0.0.1, localhost, ::1). Use the https "
         "address"
     )
+
+
+def test_a_lock_nested_too_deeply_says_to_restore_or_rewrite_it(tmp_path: Path) -> None:
+    path = tmp_path / "lite-build.lock"
+    path.write_text("pyodide = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    with pytest.raises(LiteBuildError) as caught:
+        read_lock(path)
+    assert str(caught.value) == (
+        f"{path} is not valid TOML (nested too deeply (arrays or tables inside each other)); "
+        "restore it from version control or run `lite-build lock --upgrade` to write it afresh"
+    )
