@@ -141,38 +141,48 @@ def test_a_sound_lock_entry_is_read(tmp_path: Path) -> None:
     assert [package.file for package in env.packages] == ["attrs-25.1.0-py3-none-any.whl"]
 
 
-@pytest.mark.parametrize("file", ["/home/someone/.bashrc", "../../../.bashrc", "wheels/x.whl"])
-def test_a_lock_file_name_that_is_not_a_plain_name_is_refused(tmp_path: Path, file: str) -> None:
-    path = locked_attrs(tmp_path / "lite-build.lock", file=file)
+PLAIN_HTTP = "http://files.example.org/attrs-25.1.0-py3-none-any.whl"
+NOT_PLAIN = (
+    "is not a plain file name; lite-build refuses it, as it would write outside its folder. "
+    "The source is damaged or hostile: fix it or use another"
+)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "problem"),
+    [
+        (
+            "file",
+            "/home/someone/.bashrc",
+            NOT_PLAIN,
+        ),
+        (
+            "file",
+            "../../../.bashrc",
+            NOT_PLAIN,
+        ),
+        (
+            "sha256",
+            "../x",
+            "is not a sha256 (64 hex digits); the source is damaged or hostile: "
+            "fix it or use another",
+        ),
+        (
+            "url",
+            PLAIN_HTTP,
+            "is not an https URL; lite-build downloads only over https (plain "
+            "http only from this machine: 127.0.0.1, localhost, ::1). Use the https address",
+        ),
+    ],
+)
+def test_a_lock_entry_with_a_bad_name_hash_or_url_is_refused(
+    tmp_path: Path, field: str, value: str, problem: str
+) -> None:
+    path = locked_attrs(tmp_path / "lite-build.lock", **{field: value})
     with pytest.raises(LiteBuildError) as caught:
         read_lock(path)
-    assert str(caught.value) == (
-        f"{path}: package 'attrs': {file!r} is not a plain file name; lite-build refuses it, "
-        "as it would write outside its folder. The source is damaged or hostile: fix it or "
-        "use another"
-    )
-
-
-def test_a_lock_hash_that_is_not_a_sha256_is_refused(tmp_path: Path) -> None:
-    path = locked_attrs(tmp_path / "lite-build.lock", sha256="../x")
-    with pytest.raises(LiteBuildError) as caught:
-        read_lock(path)
-    assert str(caught.value) == (
-        f"{path}: package 'attrs': '../x' is not a sha256 (64 hex digits); the source is "
-        "damaged or hostile: fix it or use another"
-    )
-
-
-def test_a_lock_url_over_plain_http_is_refused(tmp_path: Path) -> None:
-    url = "http://files.example.org/attrs-25.1.0-py3-none-any.whl"
-    path = locked_attrs(tmp_path / "lite-build.lock", url=url)
-    with pytest.raises(LiteBuildError) as caught:
-        read_lock(path)
-    assert str(caught.value) == (
-        f"{path}: package 'attrs': {url} is not an https URL; lite-build downloads only over "
-        "https (plain http only from this machine: 127.0.0.1, localhost, ::1). Use the https "
-        "address"
-    )
+    shown = value if field == "url" else repr(value)
+    assert str(caught.value) == f"{path}: package 'attrs': {shown} {problem}"
 
 
 def test_a_lock_nested_too_deeply_says_to_restore_or_rewrite_it(tmp_path: Path) -> None:
