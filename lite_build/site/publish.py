@@ -79,13 +79,21 @@ def staging_folder(output: Path) -> Iterator[Path]:
     """A fresh, uniquely named folder on the output's file system to assemble a site in
     (inside the output, or beside it when there is none yet); removed afterwards."""
     folder = site_folder(output)
-    parent = folder if folder.is_dir() else folder.parent
-    parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=parent))
+    if folder.is_dir():
+        staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=folder))
+    else:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=_beside(folder), dir=folder.parent))
     try:
         yield staging
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _beside(folder: Path) -> str:
+    """The name prefix of a staging folder beside ``folder`` (its own: other outputs may share
+    the parent folder, and their builds their staging folders)."""
+    return f".{folder.name}{STAGING_PREFIX}"
 
 
 def publish(staging: Path, output: Path) -> None:
@@ -100,18 +108,19 @@ def publish(staging: Path, output: Path) -> None:
         return
     previous = written_files(folder)
     existing = _files(folder, new | (previous or set()))
-    if previous is None and is_lite_build_site(folder):
-        # made by a lite-build that kept no record: it replaced the whole folder, so what the
-        # new build writes over was its own
-        previous = existing & new
-    ours = existing & (previous or set())
+    # made by a lite-build that kept no record: it replaced the whole folder, so what the new
+    # build writes over was its own
+    legacy = previous is None and is_lite_build_site(folder)
+    ours = existing & (new if legacy else previous or set())
     others = existing - ours
     _refuse_overwriting(output, others, new)
     if previous is None and others:
         log.warning(
-            "output: %s was not made by lite-build; its %d file(s) and folder(s) are kept "
-            "beside the site: %s",
+            "output: %s was %s; its %d file(s) and folder(s) are kept beside the site: %s",
             output,
+            "made by an earlier lite-build, which kept no record of its files"
+            if legacy
+            else "not made by lite-build",
             len(others),
             _names(others),
         )
@@ -123,7 +132,7 @@ def recover_interrupted_publish(output: Path) -> None:
     """If a publish was killed while it moved files, put the previous site back; remove what
     a killed build left (staging folders, files set aside)."""
     folder = site_folder(output)
-    for stale in [*folder.parent.glob(STAGING_PREFIX + "*"), *folder.glob(STAGING_PREFIX + "*")]:
+    for stale in [*folder.parent.glob(_beside(folder) + "*"), *folder.glob(STAGING_PREFIX + "*")]:
         shutil.rmtree(stale, ignore_errors=True)
     try:
         journal = json.loads((folder / JOURNAL).read_text(encoding="utf-8"))

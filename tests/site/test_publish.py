@@ -142,7 +142,7 @@ def test_a_symlinked_output_publishes_into_its_target(tmp_path: Path) -> None:
 
 
 def test_a_site_from_before_the_record_is_replaced_and_its_other_files_kept(
-    tmp_path: Path,
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     output = tmp_path / "_output"
     output.mkdir()
@@ -150,9 +150,14 @@ def test_a_site_from_before_the_record_is_replaced_and_its_other_files_kept(
         (output / name).parent.mkdir(parents=True, exist_ok=True)
         (output / name).write_text(text)
 
-    publish(stage(output, site("new")), output)
+    with caplog.at_level(logging.WARNING, logger="lite_build"):
+        publish(stage(output, site("new")), output)
 
     assert tree(output) == {**site("new"), "CNAME": "course.example.org"}
+    assert caplog.messages == [
+        f"output: {output} was made by an earlier lite-build, which kept no record of its "
+        "files; its 1 file(s) and folder(s) are kept beside the site: CNAME"
+    ]
 
 
 def kill_while_publishing(staged: Path, output: Path, *, after: int) -> None:
@@ -240,8 +245,14 @@ def test_staging_folders_are_unique_and_a_killed_builds_are_removed(tmp_path: Pa
         assert one != two
         assert one.parent == two.parent == output
     left = stage(output, site("killed while assembling"))
+    elsewhere = tmp_path / "other"
+    beside = stage(elsewhere, site("another output's first build, under way"))
+    first_build = stage(tmp_path / "new", site("killed while assembling a first build"))
+    assert first_build.parent == tmp_path
 
     recover_interrupted_publish(output)
+    recover_interrupted_publish(tmp_path / "new")
 
-    assert not left.exists()
+    assert not left.exists() and not first_build.exists()
+    assert beside.exists()
     assert tree(output) == site("first")
