@@ -12,6 +12,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urljoin, urlparse
 
 import httpx
 import platformdirs
@@ -63,10 +64,50 @@ def sha256_of(path: Path) -> str:
     return Digest("sha256", "").of_file(path)
 
 
-def http_client() -> httpx.Client:
-    """One client with the settings every lite-build request uses (honours SSL_CERT_FILE)."""
+#: the hosts plain http is accepted for: this machine (a local mirror, the tests' stand-in)
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def check_remote_url(url: str, *, source: str) -> str:
+    """``url`` if it is https, or http to this machine; otherwise an error naming ``source``
+    (a plain-http download can be changed on the way, and a lock or catalogue from it with it)."""
+    parsed = urlparse(url)
+    if parsed.scheme == "https" or (parsed.scheme == "http" and parsed.hostname in LOOPBACK_HOSTS):
+        return url
+    raise LiteBuildError(
+        f"{source}: {url} is not an https URL; lite-build downloads only over https (plain "
+        "http only from this machine: 127.0.0.1, localhost, ::1). Use the https address"
+    )
+
+
+def _refuse_plain_http(request: httpx.Request) -> None:
+    check_remote_url(str(request.url), source="refusing to download")
+
+
+def _refuse_downgrade(response: httpx.Response) -> None:
+    """An https answer redirecting to http is refused, even to this machine."""
+    location = response.headers.get("location")
+    if not response.is_redirect or not location or response.url.scheme != "https":
+        return
+    target = urljoin(str(response.url), location)
+    if urlparse(target).scheme != "https":
+        raise LiteBuildError(
+            f"{response.url} redirects to {target}, which is not https; lite-build does not "
+            "follow a redirect from https to plain http. Use the final https address"
+        )
+
+
+def http_client(transport: httpx.BaseTransport | None = None) -> httpx.Client:
+    """One client with the settings every lite-build request uses (honours SSL_CERT_FILE):
+    https only (plain http to this machine), and no redirect from https to http.
+    ``transport``: for tests."""
     return httpx.Client(
-        timeout=TIMEOUT, follow_redirects=True, headers={"User-Agent": USER_AGENT}, trust_env=True
+        timeout=TIMEOUT,
+        follow_redirects=True,
+        headers={"User-Agent": USER_AGENT},
+        trust_env=True,
+        event_hooks={"request": [_refuse_plain_http], "response": [_refuse_downgrade]},
+        transport=transport,
     )
 
 

@@ -26,7 +26,9 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from lite_build.cache import check_remote_url
 from lite_build.errors import ConfigError, LiteBuildError
+from lite_build.files import load_toml
 
 #: the work folder (incremental state) lives next to the config file
 WORK_DIR_NAME = ".lite-build"
@@ -514,8 +516,7 @@ _TOML_POSITION = re.compile(r"^(?P<message>.*) \(at line (?P<line>\d+), column (
 def _read_toml(path: Path, cwd: Path) -> dict[str, object]:
     shown = _display(path, cwd)
     try:
-        with path.open("rb") as stream:
-            return tomllib.load(stream)
+        return load_toml(path)
     except OSError as error:
         raise LiteBuildError(f"{shown}: cannot read the file: {error.strerror}") from error
     except UnicodeDecodeError as error:
@@ -756,10 +757,15 @@ def _distribution(raw: str | None, root: Path, problems: list[str]) -> str | Non
     if raw is None:
         return None
     if urlsplit(raw).scheme in ("http", "https"):
-        return raw
+        try:
+            return check_remote_url(raw, source="pyodide.distribution")
+        except LiteBuildError as error:
+            problems.append(str(error))
+            return None
     if "://" in raw:
         problems.append(
-            f"pyodide.distribution: {_show(raw)}: only http and https addresses are supported"
+            f"pyodide.distribution: {_show(raw)}: only https addresses are supported (plain "
+            "http only from this machine)"
         )
         return None
     path = _absolute(root, raw)

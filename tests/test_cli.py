@@ -260,7 +260,10 @@ def test_check_without_a_built_site_says_so_and_fails(
         code, out, err = run_main(capsys, "check", str(site))
 
         assert (code, out) == (EXIT_ERROR, "")
-        assert err == f"error: {site} is not a built site (no jupyter-lite.json); build it first\n"
+        assert err == (
+            f"error: {site} is not a built site (no jupyter-lite.json); build it first with "
+            "`lite-build build`, then check the folder it writes (_output/ by default)\n"
+        )
 
 
 def test_serve_no_build_without_a_site_says_how_to_make_one(

@@ -711,14 +711,30 @@ packages = ["-r nope.txt", "./nolib"]
 """,
     )
     assert problems == [
-        'pyodide.distribution: "ftp://example.org/pyodide": only http and https addresses are '
-        "supported",
+        'pyodide.distribution: "ftp://example.org/pyodide": only https addresses are supported '
+        "(plain http only from this machine)",
         'wheels[0]: "empty" is a folder without .whl files',
         f'wheels[1]: "missing.whl" does not exist (looked for {tmp_path / "missing.whl"})',
         f'environments[0].packages: "-r nope.txt": cannot read {tmp_path / "nope.txt"}: No such '
         "file or directory",
         f'environments[0].packages: "./nolib" does not exist (looked for {tmp_path / "nolib"})',
     ]
+
+
+def test_toml_nested_too_deeply_is_a_problem_not_a_traceback(tmp_path: Path) -> None:
+    problems = problems_of(tmp_path, "title = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    assert problems == ["not valid TOML: nested too deeply (arrays or tables inside each other)"]
+
+
+def test_a_plain_http_distribution_is_a_problem_unless_on_this_machine(tmp_path: Path) -> None:
+    problems = problems_of(tmp_path, '[pyodide]\ndistribution = "http://cdn.example.org/p/"\n')
+    assert problems == [
+        "pyodide.distribution: http://cdn.example.org/p/ is not an https URL; lite-build "
+        "downloads only over https (plain http only from this machine: 127.0.0.1, localhost, "
+        "::1). Use the https address"
+    ]
+    write(tmp_path / "lite-build.toml", '[pyodide]\ndistribution = "http://127.0.0.1:8000/p/"\n')
+    assert load_config(cwd=tmp_path).pyodide.distribution == "http://127.0.0.1:8000/p/"
 
 
 def test_every_option_has_a_field_in_its_tables_record() -> None:

@@ -25,6 +25,7 @@ from types import ModuleType
 
 from lite_build.errors import LiteBuildError
 from lite_build.site.paths import SITE_MANIFEST
+from lite_build.site.publish import built_files
 from lite_build.ui import NullReporter, Reporter
 
 LAUNCHER_FILES = ("start.py", "start.sh", "start.command", "start.bat")
@@ -89,7 +90,7 @@ def make_bundle(site: Path, destination: Path, *, reporter: Reporter | None = No
         )
     epoch = max(int(os.environ.get("SOURCE_DATE_EPOCH", ZIP_EPOCH)), ZIP_EPOCH)
     stamp = time.gmtime(epoch)[:6]
-    site_files = sorted(path for path in site.rglob("*") if path.is_file())
+    site_files = built_files(site)  # not the .git or CNAME kept beside them
     destination.parent.mkdir(parents=True, exist_ok=True)
     partial = destination.with_name(destination.name + ".partial")
     count = 0

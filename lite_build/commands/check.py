@@ -143,7 +143,10 @@ def check_site(
     """Run every notebook of ``site`` offline in Chromium and report what happened."""
     reporter = reporter or NullReporter()
     if not (site / "jupyter-lite.json").is_file():
-        raise LiteBuildError(f"{site} is not a built site (no jupyter-lite.json); build it first")
+        raise LiteBuildError(
+            f"{site} is not a built site (no jupyter-lite.json); build it first with "
+            "`lite-build build`, then check the folder it writes (_output/ by default)"
+        )
     try:
         from playwright.sync_api import Error as PlaywrightError
         from playwright.sync_api import sync_playwright

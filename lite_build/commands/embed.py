@@ -129,7 +129,7 @@ def iframe(
     allow = f"clipboard-read {origin}; clipboard-write {origin}; fullscreen {origin}"
     attributes = [
         f'title="{html.escape(title)}"',
-        f'allow="{allow}"',
+        f'allow="{html.escape(allow)}"',
         "allowfullscreen",
         f'style="width:100%;height:{html.escape(height)};border:1px solid #d0d7de;'
         'border-radius:6px"',

@@ -13,12 +13,11 @@ from __future__ import annotations
 import errno
 import logging
 import socket
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from lite_build.errors import LiteBuildError
-from lite_build.launcher.start import handler_for
+from lite_build.launcher.start import LimitedServer, handler_for
 from lite_build.ui import NullReporter, Reporter
 
 log = logging.getLogger("lite_build")
@@ -34,7 +33,7 @@ ISOLATION_HEADERS = {
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
-class SiteServer(ThreadingHTTPServer):
+class SiteServer(LimitedServer):
     """Serves one built site folder with the launcher's handler; see :func:`make_server`."""
 
     def __init__(self, address: tuple[str, int], site: Path, isolated: bool, verbose: bool) -> None:

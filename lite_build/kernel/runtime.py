@@ -23,7 +23,7 @@ from typing import IO, Any
 import httpx
 from packaging.version import InvalidVersion, Version
 
-from lite_build.cache import Digest, cache_dir, download, http_client, sha256_of
+from lite_build.cache import Digest, cache_dir, check_remote_url, download, http_client, sha256_of
 from lite_build.errors import LiteBuildError
 from lite_build.ui import Reporter
 
@@ -106,10 +106,13 @@ def ensure_runtime(
 def _fetch_from_registry(
     version: str, folder: Path, registry: str, reporter: Reporter | None
 ) -> None:
+    check_remote_url(registry, source="the npm registry (set by LITE_BUILD_NPM_REGISTRY)")
     with http_client() as client:
         dist = _published_dist(client, registry, version, folder)
         try:
-            tarball_url = str(dist["tarball"])
+            tarball_url = check_remote_url(
+                str(dist["tarball"]), source=f"the npm registry's tarball of Pyodide {version}"
+            )
             digest = Digest.from_sri(str(dist["integrity"]))
         except (KeyError, TypeError) as error:
             raise LiteBuildError(

@@ -19,6 +19,7 @@ import errno
 import json
 import os
 import signal
+import socket
 import sys
 import threading
 import urllib.request
@@ -29,7 +30,7 @@ from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, BinaryIO
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 HOST = "127.0.0.1"
 SITE_FOLDER = "site"
@@ -69,6 +70,12 @@ MEDIA_TYPES = {
     ".eot": "application/vnd.ms-fontobject",
 }
 DEFAULT_MEDIA_TYPE = "application/octet-stream"
+#: in a site: the files the build wrote a ``.gz`` sibling for, one path a line (a ``.gz`` the
+#: author put next to a file is theirs, and is never sent in the file's place)
+PRECOMPRESSED_LIST = "lite-build-gzip.txt"
+#: connections answered at once (one thread each); more wait their turn. A browser opens
+#: about 6 per site
+MAX_CONNECTIONS = 32
 #: headers of the site's ``_headers`` file this server honours (cross-origin isolation)
 HONOURED_HEADERS = (
     "cross-origin-opener-policy",
@@ -146,17 +153,17 @@ class SiteHandler(SimpleHTTPRequestHandler):
             url = urlsplit(self.path)
             if not url.path.endswith("/"):
                 self.send_response(HTTPStatus.MOVED_PERMANENTLY)
-                self.send_header("Location", urlunsplit(url._replace(path=url.path + "/")))
+                self.send_header("Location", folder_location(self.path))
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return None
             path = path / "index.html"  # never a listing
-        if not path.is_file():
+        if not path.is_file() or not self._in_site(path):
             self.send_error(HTTPStatus.NOT_FOUND, "File not found")
             return None
         headers = {"Content-Type": media_type(path.name)}
         compressed = path.with_name(path.name + ".gz")
-        if compressed.is_file():
+        if compressed.is_file() and self._in_site(compressed) and self._precompressed(path):
             headers["Vary"] = "Accept-Encoding"
             if accepts_gzip(self.headers.get("Accept-Encoding", "")):
                 path = compressed
@@ -186,6 +193,19 @@ class SiteHandler(SimpleHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         return stream
+
+    def _in_site(self, path: Path) -> bool:
+        """Whether ``path``, its links followed, is in the site (a link may point anywhere)."""
+        root = os.path.realpath(self.directory)
+        return os.path.realpath(path).startswith(root.rstrip(os.sep) + os.sep)
+
+    def _precompressed(self, path: Path) -> bool:
+        """Whether the build wrote ``path``'s ``.gz`` sibling (see PRECOMPRESSED_LIST)."""
+        try:
+            listed = Path(self.directory, PRECOMPRESSED_LIST).read_text(encoding="utf-8")
+        except OSError:
+            return False
+        return Path(path).relative_to(self.directory).as_posix() in listed.splitlines()
 
     def list_directory(self, path: Any) -> None:
         self.send_error(HTTPStatus.NOT_FOUND, "File not found")
@@ -223,15 +243,62 @@ def handler_for(
     return factory
 
 
+def folder_location(request_path: str) -> str:
+    """Where a request for a folder without its final ``/`` is sent: always a path on this
+    site (``//host/x`` or ``/\\host/x`` would be another site's address to a browser; not
+    parsed as a URL, which would take ``host`` for a server)."""
+    path, mark, query = request_path.partition("?")
+    return "/" + path.lstrip("/\\") + "/" + mark + query
+
+
 def etag_matches(if_none_match: str, etag: str) -> bool:
     """Whether an ``If-None-Match`` header names ``etag`` (weakly) or is ``*``."""
     tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
     return etag in tags or "*" in tags
 
 
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
+def exclusive_port(platform: str) -> bool:
+    """Whether the server must claim its port alone: on Windows, SO_REUSEADDR (http.server's
+    default) lets a second server bind a port in use, so a second launcher would not notice
+    the first; SO_EXCLUSIVEADDRUSE refuses it instead."""
+    return platform == "win32"
 
+
+class LimitedServer(ThreadingHTTPServer):
+    """A threaded server answering at most ``max_connections`` connections at once, that
+    claims its port alone on every system. ``lite-build serve``'s server builds on it too."""
+
+    daemon_threads = True
+    max_connections = MAX_CONNECTIONS
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.free_slots = threading.BoundedSemaphore(self.max_connections)
+        super().__init__(*args, **kwargs)
+
+    def server_bind(self) -> None:
+        if exclusive_port(sys.platform):
+            self.allow_reuse_address = False
+            # Windows' own option: the socket module of other systems lacks it
+            exclusive = getattr(socket, "SO_EXCLUSIVEADDRUSE")  # noqa: B009
+            self.socket.setsockopt(socket.SOL_SOCKET, exclusive, 1)
+        super().server_bind()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self.free_slots.acquire()  # the next connection waits in the listen queue
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.free_slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.free_slots.release()
+
+
+class Server(LimitedServer):
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass  # a browser closing a connection mid-transfer
 
@@ -244,8 +311,10 @@ def make_server(site: Path, port: int) -> Server:
 
 def already_serving(site: Path, port: int) -> bool:
     """Whether this same site already answers on ``port`` (started twice)."""
+    # straight to this computer: an http_proxy setting would send the question elsewhere
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
-        with urllib.request.urlopen(f"http://{HOST}:{port}/lite-build.json", timeout=2) as reply:
+        with direct.open(f"http://{HOST}:{port}/lite-build.json", timeout=2) as reply:
             return bool(reply.read() == (site / "lite-build.json").read_bytes())
     except (OSError, ValueError):
         return False

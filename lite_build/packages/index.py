@@ -7,6 +7,7 @@ per candidate.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import tempfile
@@ -18,8 +19,9 @@ from urllib.parse import urldefrag, urljoin, urlparse
 import httpx
 from packaging.utils import canonicalize_name
 
-from lite_build.cache import Digest, cache_dir, download, http_client
+from lite_build.cache import Digest, cache_dir, check_remote_url, download, http_client
 from lite_build.errors import LiteBuildError
+from lite_build.files import path_inside, plain_file_name, sha256_hex
 from lite_build.packages.wheel import CoreMetadata, parse_core_metadata, read_wheel_metadata_text
 from lite_build.ui import Reporter
 
@@ -46,6 +48,8 @@ class IndexFile:
     version: str | None = None
     #: built for this very runtime (a Pyodide distribution's catalogue says so): tags unchecked
     for_pyodide: bool = False
+    #: the sha256 of its PEP 658 metadata file, when the index gives it
+    metadata_sha256: str | None = None
 
 
 class PackageIndex(Protocol):
@@ -75,7 +79,7 @@ def index_label(url: str) -> str:
 def wheel_cache_path(sha256: str, filename: str, *, root: Path | None = None) -> Path:
     """Where a wheel lives in the cache: named by content, so it is downloaded once."""
     base = root if root is not None else cache_dir()
-    return base / "wheels" / sha256[:2] / sha256 / filename
+    return path_inside(base / "wheels", sha256[:2], sha256, filename)
 
 
 class SimpleIndex:
@@ -90,6 +94,7 @@ class SimpleIndex:
         reporter: Reporter | None = None,
     ) -> None:
         self.url = (url or default_index_url()).rstrip("/") + "/"
+        check_remote_url(self.url, source=f"the package index (set by {INDEX_URL_ENV_VAR})")
         self._own_client = client is None
         self._client = client or http_client()
         self._cache = cache
@@ -113,12 +118,15 @@ class SimpleIndex:
         return self._listings[key]
 
     def metadata(self, file: IndexFile) -> CoreMetadata:
-        cached = self._cache_root() / "metadata" / f"{file.sha256}.metadata"
+        cached = path_inside(self._cache_root() / "metadata", f"{file.sha256}.metadata")
         if cached.exists():
             return parse_core_metadata(cached.read_text(encoding="utf-8"))
-        text = self._fetch_metadata_file(file)
-        if text is None:
-            text = self._metadata_from_wheel(file)
+        fetched = self._fetch_metadata_file(file)
+        if fetched is not None and not fetched.checked:
+            # the index gave no hash for it: good enough to resolve with in this run, but the
+            # cache keeps only what was checked (the wheel's own metadata is, by its hash)
+            return parse_core_metadata(fetched.text)
+        text = fetched.text if fetched is not None else self._metadata_from_wheel(file)
         _write_atomically(cached, text)
         return parse_core_metadata(text)
 
@@ -144,13 +152,24 @@ class SimpleIndex:
             ) from error
         return parse_simple_listing(data, page)
 
-    def _fetch_metadata_file(self, file: IndexFile) -> str | None:
-        """The PEP 658 metadata file, which many indexes serve even when not advertised."""
+    def _fetch_metadata_file(self, file: IndexFile) -> MetadataFile | None:
+        """The PEP 658 metadata file, which many indexes serve even when not advertised; None
+        if there is none, or if it does not match the hash the index gives for it."""
         response = self._get(urldefrag(file.url).url + ".metadata")
         if response.status_code != 200:
             log.debug("no metadata file for %s (HTTP %s)", file.filename, response.status_code)
             return None
-        return response.content.decode("utf-8", errors="replace")
+        if file.metadata_sha256 is None:
+            return MetadataFile(response.content.decode("utf-8", errors="replace"), False)
+        if hashlib.sha256(response.content).hexdigest() != file.metadata_sha256:
+            log.warning(
+                "the metadata file of %s does not match the sha256 %s gives for it; reading "
+                "the metadata from the wheel instead",
+                file.filename,
+                index_label(self.url),
+            )
+            return None
+        return MetadataFile(response.content.decode("utf-8", errors="replace"), True)
 
     def _metadata_from_wheel(self, file: IndexFile) -> str:
         path = wheel_cache_path(file.sha256, file.filename, root=self._cache_root())
@@ -174,12 +193,20 @@ class SimpleIndex:
             ) from error
 
 
+@dataclass(frozen=True)
+class MetadataFile:
+    text: str
+    #: its sha256 matched the one the index gives for it
+    checked: bool
+
+
 def parse_simple_listing(data: Any, page_url: str) -> list[IndexFile]:
     """The files of a PEP 691 project page; relative URLs resolve against ``page_url``."""
     files = data.get("files") if isinstance(data, dict) else None
     if not isinstance(files, list):
         raise LiteBuildError(f"the package index page {page_url} has no list of files")
     parsed = []
+    source = f"the package index page {page_url}"
     for entry in files:
         sha256 = (entry.get("hashes") or {}).get("sha256")
         if not sha256:
@@ -188,15 +215,26 @@ def parse_simple_listing(data: Any, page_url: str) -> list[IndexFile]:
         size = entry.get("size")
         parsed.append(
             IndexFile(
-                filename=entry["filename"],
+                filename=plain_file_name(str(entry["filename"]), source=source),
                 url=urljoin(page_url, entry["url"]),
-                sha256=sha256,
+                sha256=sha256_hex(str(sha256), source=source),
                 requires_python=entry.get("requires-python") or None,
                 yanked=bool(entry.get("yanked", False)),
                 size=size if isinstance(size, int) else None,
+                metadata_sha256=_metadata_sha256(entry, source),
             )
         )
     return parsed
+
+
+def _metadata_sha256(entry: dict[str, Any], source: str) -> str | None:
+    """The sha256 of the file's PEP 658 metadata, if the listing gives one (PEP 714 renamed
+    the key; older indexes use the first name)."""
+    for key in ("core-metadata", "data-dist-info-metadata"):
+        value = entry.get(key)
+        if isinstance(value, dict) and value.get("sha256"):
+            return sha256_hex(str(value["sha256"]), source=source)
+    return None
 
 
 def _write_atomically(path: Path, text: str) -> None:

@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lite_build.cache import check_remote_url
 from lite_build.errors import LiteBuildError
+from lite_build.files import load_toml, plain_file_name, sha256_hex
 from lite_build.packages.resolve import ResolvedPackage
 
 LOCK_FILE_NAME = "lite-build.lock"
@@ -108,8 +110,7 @@ class LockFile:
 
 def read_lock(path: Path) -> LockFile:
     try:
-        with path.open("rb") as stream:
-            data = tomllib.load(stream)
+        data = load_toml(path)
     except OSError as error:
         raise LiteBuildError(f"cannot read {path}: {error.strerror}") from error
     except tomllib.TOMLDecodeError as error:
@@ -131,17 +132,7 @@ def read_lock(path: Path) -> LockFile:
                     name=str(env["name"]),
                     requirements=tuple(env.get("requirements", ())),
                     packages=tuple(
-                        LockedPackage(
-                            name=str(p["name"]),
-                            version=str(p["version"]),
-                            source=str(p["source"]),
-                            file=str(p["file"]),
-                            url=str(p["url"]),
-                            sha256=str(p["sha256"]),
-                            size=int(p["size"]),
-                            depends=tuple(p.get("depends", ())),
-                            fields=json.loads(p["fields"]) if "fields" in p else {},
-                        )
+                        _locked_package(p, f"{path}: package {p['name']!r}")
                         for p in env.get("packages", ())
                     ),
                 )
@@ -153,6 +144,25 @@ def read_lock(path: Path) -> LockFile:
             f"{path} is damaged (missing or wrong {error}); run `lite-build lock --upgrade` to "
             "write it afresh"
         ) from error
+
+
+def _locked_package(p: dict[str, Any], source: str) -> LockedPackage:
+    """One package table of the lock; its file name, hash and URL are checked, as they become
+    paths in the cache and the site, and downloads."""
+    package = LockedPackage(
+        name=str(p["name"]),
+        version=str(p["version"]),
+        source=str(p["source"]),
+        file=plain_file_name(str(p["file"]), source=source),
+        url=str(p["url"]),
+        sha256=sha256_hex(str(p["sha256"]), source=source),
+        size=int(p["size"]),
+        depends=tuple(p.get("depends", ())),
+        fields=json.loads(p["fields"]) if "fields" in p else {},
+    )
+    if "://" in package.url:
+        check_remote_url(package.url, source=source)
+    return package
 
 
 def format_lock(lock: LockFile) -> str:

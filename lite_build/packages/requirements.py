@@ -25,6 +25,8 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
+from lite_build.files import load_toml
+
 #: files whose presence makes a folder a Python project
 PROJECT_FILES = ("pyproject.toml", "setup.py", "setup.cfg")
 
@@ -196,8 +198,7 @@ def _dependency_group(
         return
     path = _absolute(root, file_part or "pyproject.toml")
     try:
-        with path.open("rb") as stream:
-            document = tomllib.load(stream)
+        document = load_toml(path)
     except OSError as error:
         result.problems.append(f'{where}: "-g {text}": cannot read {path}: {error.strerror}')
         return
@@ -257,8 +258,7 @@ def _group_entries(
 def project_name(folder: Path) -> str | None:
     """The ``[project] name`` of a project folder, when its pyproject.toml states it."""
     try:
-        with (folder / "pyproject.toml").open("rb") as stream:
-            project = tomllib.load(stream).get("project")
+        project = load_toml(folder / "pyproject.toml").get("project")
     except (OSError, tomllib.TOMLDecodeError):
         return None
     name = project.get("name") if isinstance(project, dict) else None

@@ -21,7 +21,12 @@ from lite_build.pipeline.packages import SNAPSHOT_JSON, snapshot_sha256
 from lite_build.pipeline.step import Step
 from lite_build.resources import COMPOSER
 from lite_build.site.app_settings import write_precomputed_settings
-from lite_build.site.content import ContentFile, collect_content, validate_notebooks
+from lite_build.site.content import (
+    ContentFile,
+    collect_content,
+    validate_notebooks,
+    warn_about_outside_content,
+)
 from lite_build.site.jupyterlite import (
     KernelSettings,
     has_stale_extensions,
@@ -96,6 +101,7 @@ class AppStep(Step):
     def run(self) -> None:
         config, work = self.config, self.work
         validate_notebooks(self.content)
+        warn_about_outside_content(self.content, config.root)
         environments = {
             env.name: load_environment_packages(work.packages_dir(env.name))
             for env in config.environments

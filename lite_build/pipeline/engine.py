@@ -7,9 +7,11 @@ when its targets are missing.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,18 +21,28 @@ from doit.doit_cmd import DoitMain
 from doit.task import Task, dict_to_task
 from doit.tools import config_changed
 
+from lite_build.cache import cache_dir
 from lite_build.config import SiteConfig
 from lite_build.errors import LiteBuildError
+from lite_build.files import exclusive
 from lite_build.kernel.environments import EnvironmentPackages, load_environment_packages
 from lite_build.pipeline.app import AppStep
 from lite_build.pipeline.packages import PackagesStep
 from lite_build.pipeline.runtime import RuntimeStep
 from lite_build.pipeline.site import SiteStep
 from lite_build.pipeline.step import Step, Work
-from lite_build.site.publish import check_output_replaceable, recover_interrupted_publish, site_size
+from lite_build.site.publish import (
+    check_output_replaceable,
+    recover_interrupted_publish,
+    site_folder,
+    site_size,
+)
 from lite_build.ui import NullReporter, Reporter
 
 log = logging.getLogger("lite_build")
+
+#: in the project's work folder: held by the build running there
+BUILD_LOCK = "build.lock"
 
 #: the steps, in the order they run
 STEPS: tuple[type[Step], ...] = (RuntimeStep, PackagesStep, AppStep, SiteStep)
@@ -53,10 +65,11 @@ def build(
     """Build the site described by ``config`` into ``config.output``."""
     started = time.perf_counter()
     reporter = reporter or NullReporter()
-    recover_interrupted_publish(config.output)
-    check_output_replaceable(config.output)
-    pipeline = Pipeline(config, reporter, verbose)
-    result = pipeline.run()
+    with build_locks(config):
+        recover_interrupted_publish(config.output)
+        check_output_replaceable(config.output)
+        pipeline = Pipeline(config, reporter, verbose)
+        result = pipeline.run()
     result.seconds = time.perf_counter() - started
     result.size = site_size(config.output)
     result.environments = [
@@ -64,6 +77,19 @@ def build(
         for env in config.environments
     ]
     return result
+
+
+@contextmanager
+def build_locks(config: SiteConfig) -> Iterator[None]:
+    """One build at a time per project (its work folder: doit's state, the steps' files) and
+    per output (another project may publish there): a second one stops, naming the first."""
+    output = site_folder(config.output).absolute()
+    output_key = hashlib.sha256(str(output).encode()).hexdigest()[:16]
+    with (
+        exclusive(config.work_dir / BUILD_LOCK, what=f"this project ({config.root})"),
+        exclusive(cache_dir() / "locks" / f"output-{output_key}.lock", what=f"into {output}"),
+    ):
+        yield
 
 
 class Pipeline:

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 from lite_build.commands.embed import content_notebooks, default_kernel, embed_page
-from lite_build.files import copy_tree, write_json
+from lite_build.files import copy_tree, path_inside, write_json
 from lite_build.kernel.environments import WHEELS, load_environment_packages
 from lite_build.packages.pyodide_lock import verify_lock
 from lite_build.pipeline.packages import SNAPSHOT_JSON, snapshot_sha256
@@ -32,7 +32,7 @@ from lite_build.site.paths import (
     logo_name,
 )
 from lite_build.site.precache import PRECACHE_TEMPLATE, install_precache
-from lite_build.site.publish import manifest, publish, staging_dirs
+from lite_build.site.publish import manifest, publish, staging_folder
 
 
 class SiteStep(Step):
@@ -71,15 +71,9 @@ class SiteStep(Step):
         return [self.config.output / SITE_MANIFEST]
 
     def run(self) -> None:
-        staging, _ = staging_dirs(self.config.output)
-        if staging.exists():
-            shutil.rmtree(staging)
-        try:
+        with staging_folder(self.config.output) as staging:
             self.assemble(staging)
             publish(staging, self.config.output)
-        finally:
-            if staging.exists():
-                shutil.rmtree(staging, ignore_errors=True)
 
     def assemble(self, staging: Path) -> None:
         """The whole site in ``staging``: the app, the runtime, the wheels, our files."""
@@ -99,7 +93,7 @@ class SiteStep(Step):
             packages = load_environment_packages(work.packages_dir(env.name))
             # wheels that several environments share are stored once
             for filename, source in packages.wheels.items():
-                target = wheels_dir / filename
+                target = path_inside(wheels_dir, filename)
                 if not target.exists():
                     shutil.copy2(source, target)
             env_dir = staging / environment_dir(env.name)

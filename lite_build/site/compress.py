@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lite_build.site.jupyterlite import SiteSettings
+from lite_build.site.paths import PRECOMPRESSED
 from lite_build.site.precache import on_demand_files, precached_files
 
 #: worth compressing: text, and WebAssembly (the runtime shrinks to about a third)
@@ -48,14 +49,19 @@ def compress_site(site: Path) -> list[Path]:
     for path in sorted(site.rglob("*")):
         if not path.is_file() or path.suffix.lower() not in COMPRESSIBLE_SUFFIXES:
             continue
+        target = path.with_name(path.name + ".gz")
+        if target.exists():
+            continue  # the author's own file: never overwritten
         data = path.read_bytes()
         if len(data) < MIN_SIZE:
             continue
         packed = gzip.compress(data, compresslevel=9, mtime=0)
         if len(packed) <= len(data) * (1 - MIN_SAVING):
-            target = path.with_name(path.name + ".gz")
             target.write_bytes(packed)
             written.append(target)
+    # the servers send only these siblings in their file's place
+    listed = sorted(path.with_suffix("").relative_to(site).as_posix() for path in written)
+    (site / PRECOMPRESSED).write_text("".join(f"{name}\n" for name in listed), encoding="utf-8")
     return written
 
 
@@ -75,6 +81,8 @@ def size_report(site: Path, *, largest: int = 5) -> SizeReport:
     sizes = []
     first_visit = 0
     for path in precached_files(site):
+        if path == site / PRECOMPRESSED:
+            continue  # written after the precache list, for the servers only
         size = path.stat().st_size
         compressed = path.with_name(path.name + ".gz")
         first_visit += min(size, compressed.stat().st_size) if compressed.is_file() else size

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,10 @@ from typing import Any
 import nbformat
 
 from lite_build.errors import LiteBuildError
+
+log = logging.getLogger("lite_build")
+#: how many files a warning names
+SHOWN = 10
 
 #: never shipped: editor and VCS clutter, checkpoints, caches
 IGNORED_NAMES = frozenset(
@@ -49,6 +54,25 @@ def collect_content(roots: tuple[Path, ...]) -> list[ContentFile]:
     if problems:
         raise LiteBuildError("content: " + "; ".join(problems))
     return [files[key] for key in sorted(files)]
+
+
+def warn_about_outside_content(files: list[ContentFile], project: Path) -> None:
+    """Say which content files (links followed) are outside the project folder: they are
+    published all the same (content may live anywhere), but a mistyped path or a link to
+    ``~/.ssh`` should not go online unnoticed."""
+    root = project.resolve()
+    outside = sorted(str(f.source) for f in files if not f.source.resolve().is_relative_to(root))
+    if outside:
+        shown = ", ".join(outside[:SHOWN]) + (
+            f" and {len(outside) - SHOWN} more" if len(outside) > SHOWN else ""
+        )
+        log.warning(
+            "content: %d file(s) from outside the project folder %s are published with the "
+            "site, readable by anyone who can open it: %s",
+            len(outside),
+            root,
+            shown,
+        )
 
 
 def _ignored(relative: Path) -> bool:

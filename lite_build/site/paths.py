@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from lite_build.launcher.start import PRECOMPRESSED_LIST
+
 # -- the site root ---------------------------------------------------------------------------
 #: JupyterLite's settings; lite-build's part: site/jupyterlite.py
 JUPYTER_LITE_JSON = "jupyter-lite.json"
@@ -15,6 +17,9 @@ JUPYTER_LITE_JSON = "jupyter-lite.json"
 SITE_MANIFEST = "lite-build.json"
 #: each content file's version, for course updates (site/content.py)
 CONTENT_VERSIONS = "lite-build-content.json"
+#: the files the build wrote a .gz sibling for (site/compress.py; read by the launcher, which
+#: is standard library only and so holds the name)
+PRECOMPRESSED = PRECOMPRESSED_LIST
 #: the embedding example page (commands/embed.py)
 EMBED_PAGE = "embed.html"
 #: JupyterLite's service worker, and ours that it imports first (site/precache.py)

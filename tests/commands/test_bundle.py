@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -66,6 +67,7 @@ def make_site(root: Path) -> Path:
     (root / "lite-build.json").write_text(json.dumps({"title": "Cities"}))
     (root / "app.js").write_text("var x = 1;\n" * 500)
     (root / "app.js.gz").write_bytes(gzip.compress((root / "app.js").read_bytes(), mtime=0))
+    (root / "lite-build-gzip.txt").write_text("app.js\n")
     (root / "pyodide.asm.wasm").write_bytes(b"\0asm")
     (root / "lab").mkdir()
     (root / "lab" / "index.html").write_text("<html>lab</html>")
@@ -98,6 +100,78 @@ def test_the_launcher_revalidates_with_etags_as_lite_build_serve_does(tmp_path: 
         server.shutdown()
         server.server_close()
     assert start.media_type("x/pyodide.asm.WASM") == "application/wasm"
+
+
+def test_the_already_running_probe_goes_straight_to_this_computer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = make_site(tmp_path / "site")
+    server = start.make_server(site, 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    dead = socket.create_server(("127.0.0.1", 0))  # a proxy that never answers
+    try:
+        for name in ("http_proxy", "HTTP_PROXY"):
+            monkeypatch.setenv(name, f"http://127.0.0.1:{dead.getsockname()[1]}")
+        for name in ("no_proxy", "NO_PROXY"):
+            monkeypatch.delenv(name, raising=False)
+        assert start.already_serving(site, server.server_address[1])
+    finally:
+        dead.close()
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("path", "location"),
+    [
+        ("//evil.example/lab", "/evil.example/lab/"),
+        ("/\\evil.example", "/evil.example/"),
+        ("/lab?x=1", "/lab/?x=1"),
+    ],
+)
+def test_a_folder_redirect_is_always_a_path_on_the_site(path: str, location: str) -> None:
+    # Python 3.11+ already folds a leading // in requests; older ones, which start.py may
+    # run on, do not
+    assert start.folder_location(path) == location
+
+
+class RecordingSocket:
+    """Stands for a server's socket: records the options set, binds nowhere."""
+
+    def __init__(self) -> None:
+        self.options: list[tuple[int, int, int]] = []
+
+    def setsockopt(self, level: int, option: int, value: int) -> None:
+        self.options.append((level, option, value))
+
+    def bind(self, address: object) -> None:
+        pass
+
+    def getsockname(self) -> tuple[str, int]:
+        return ("127.0.0.1", 8123)
+
+
+@pytest.mark.parametrize("platform", ["win32", "linux", "darwin"])
+def test_the_launcher_claims_its_port_alone_on_every_system(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, platform: str
+) -> None:
+    exclusive = 0x7FFF  # SO_EXCLUSIVEADDRUSE's stand-in: Linux has no such option
+    monkeypatch.setattr(socket, "SO_EXCLUSIVEADDRUSE", exclusive, raising=False)
+    server = start.make_server(make_site(tmp_path / "site"), 0)
+    server.server_close()
+    recording = RecordingSocket()
+    server.socket = recording  # type: ignore[assignment]
+    monkeypatch.setattr(sys, "platform", platform)
+    server.server_bind()
+    monkeypatch.undo()
+    if platform == "win32":
+        # SO_REUSEADDR would let a second launcher bind the port the first one serves on
+        assert recording.options == [(socket.SOL_SOCKET, exclusive, 1)]
+    else:
+        # elsewhere SO_REUSEADDR only allows a restart right after a stop; binding a port in
+        # use still fails
+        assert recording.options == [(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)]
 
 
 def test_the_launcher_honours_isolation_headers_of_the_catch_all_rule_only() -> None:
@@ -137,6 +211,18 @@ def test_the_bundle_holds_the_launcher_at_its_root_and_the_site_below(tmp_path: 
     # deterministic: the same site gives the same bytes
     again = make_bundle(site, tmp_path / "again.zip")
     assert again.path.read_bytes() == result.path.read_bytes()
+
+
+def test_the_bundle_holds_only_the_files_the_build_wrote(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site")
+    (site / ".lite-build-files").write_text("index.html\nlab/index.html\nlite-build.json\n")
+    (site / ".git").mkdir()
+    (site / ".git" / "HEAD").write_text("ref: refs/heads/gh-pages")
+    (site / "CNAME").write_text("course.example.org")
+
+    with zipfile.ZipFile(make_bundle(site, tmp_path / "cities.zip").path) as archive:
+        names = [name for name in archive.namelist() if name.startswith("site/")]
+    assert names == ["site/index.html", "site/lab/index.html", "site/lite-build.json"]
 
 
 def test_the_bundle_refuses_what_is_not_a_site_and_a_zip_inside_the_site(tmp_path: Path) -> None:

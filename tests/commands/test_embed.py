@@ -12,6 +12,7 @@ from lite_build.commands.embed import (
     ReplOptions,
     embed_command,
     embed_page,
+    iframe,
     notebook_snippet,
     notebook_url,
     repl_snippet,
@@ -122,3 +123,11 @@ def test_the_embed_page_shows_each_style_with_the_sites_content() -> None:
     assert page.count('<template class="embed">') == 3
     assert "lite-build embed lessons/intro.ipynb" in page
     assert "<title>My course: embedding examples</title>" in page
+
+
+def test_a_quote_in_the_site_url_cannot_leave_the_allow_attribute() -> None:
+    snippet = iframe('https://x.org"onload="alert(1)/lab/', title="T", label="Go", eager=True)
+
+    (tag,) = re.findall(r"<iframe [^>]*>", snippet)
+    assert 'onload="' not in tag
+    assert 'allow="clipboard-read https://x.org&quot;onload=&quot;alert(1); ' in tag

@@ -41,6 +41,7 @@ def site(tmp_path: Path) -> Path:
         (root / name).write_bytes(b"x" * 10)
     (root / "big.js").write_text("let a = 1;\n" * 100, encoding="utf-8")
     (root / "big.js.gz").write_bytes(gzip.compress((root / "big.js").read_bytes(), mtime=0))
+    (root / "lite-build-gzip.txt").write_text("big.js\n", encoding="utf-8")
     (tmp_path / "secret.txt").write_text("outside the site", encoding="utf-8")
     return root
 
@@ -146,6 +147,62 @@ def test_gzip_sibling_served_to_clients_that_accept_it(fetch: Fetch, site: Path)
 
     refused = fetch("/big.js", {"Accept-Encoding": "gzip;q=0"})
     assert refused.getheader("Content-Encoding") is None
+
+
+def test_an_authors_own_gz_is_served_as_itself_never_in_its_files_place(
+    fetch: Fetch, site: Path
+) -> None:
+    (site / "data.csv").write_text("city,people\n" * 200)
+    (site / "data.csv.gz").write_bytes(gzip.compress(b"another table", mtime=0))
+
+    plain = fetch("/data.csv", {"Accept-Encoding": "gzip"})
+    assert plain.getheader("Content-Encoding") is None
+    assert plain.getheader("Content-Length") == str((site / "data.csv").stat().st_size)
+    assert fetch("/data.csv.gz").getheader("Content-Type") == "application/gzip"
+
+
+def test_symbolic_links_out_of_the_site_are_not_followed(fetch: Fetch, site: Path) -> None:
+    outside = site.parent / "home"
+    (outside / ".ssh").mkdir(parents=True)
+    (outside / ".ssh" / "id_rsa").write_text("private key")
+    (site / "leak.txt").symlink_to(site.parent / "secret.txt")
+    (site / "home").symlink_to(outside, target_is_directory=True)
+    (site / "big.js.gz").unlink()
+    (site / "big.js.gz").symlink_to(site.parent / "secret.txt")  # a sibling pointing out
+    (site / "also-index.html").symlink_to(site / "index.html")  # inside: fine
+
+    assert fetch("/leak.txt").status == 404
+    assert fetch("/home/.ssh/id_rsa").status == 404
+    assert fetch("/big.js", {"Accept-Encoding": "gzip"}).getheader("Content-Encoding") is None
+    assert fetch("/also-index.html").status == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "location"),
+    [("//lab", "/lab/"), ("///lab?x=1", "/lab/?x=1"), ("/lab", "/lab/")],
+)
+def test_a_folder_redirect_never_leaves_the_site(fetch: Fetch, path: str, location: str) -> None:
+    redirect = fetch(path)
+    assert redirect.status == 301
+    assert redirect.getheader("Location") == location
+
+
+def test_connections_beyond_the_cap_wait_for_a_free_thread(site: Path) -> None:
+    server = make_server(site, port=0)
+    server.free_slots = threading.BoundedSemaphore(1)
+    address = ("127.0.0.1", server.server_port)
+    fetches = _start(server)
+    next(fetches)
+    idle = socket.create_connection(address)  # holds the only thread, says nothing
+    waiting = socket.create_connection(address, timeout=0.5)
+    waiting.sendall(b"GET /index.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    with pytest.raises(TimeoutError):
+        waiting.recv(100)
+    idle.close()
+    waiting.settimeout(10)
+    assert waiting.recv(100).startswith(b"HTTP/1.1 200")
+    waiting.close()
+    next(fetches, None)
 
 
 def test_revalidation_answers_304_until_the_file_changes(fetch: Fetch, site: Path) -> None:

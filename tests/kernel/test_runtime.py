@@ -208,6 +208,29 @@ def test_integrity_mismatch_leaves_nothing_in_the_cache(
     assert cached(cache) == []
 
 
+def test_a_plain_http_registry_or_tarball_elsewhere_is_refused(
+    cache: Path, registry: FakeRegistry, npm_tarball: bytes
+) -> None:
+    with pytest.raises(LiteBuildError) as error:
+        ensure_runtime(VERSION, registry="http://registry.example.org")
+    assert str(error.value) == (
+        "the npm registry (set by LITE_BUILD_NPM_REGISTRY): http://registry.example.org is not "
+        "an https URL; lite-build downloads only over https (plain http only from this machine: "
+        "127.0.0.1, localhost, ::1). Use the https address"
+    )
+    registry.publish(npm_tarball)
+    dist = {"tarball": "http://cdn.example.org/pyodide.tgz", "integrity": sri(npm_tarball)}
+    registry.routes[f"/pyodide/{VERSION}"] = (200, json.dumps({"dist": dist}).encode())
+    with pytest.raises(LiteBuildError) as error:
+        ensure_runtime(VERSION, registry=registry.url)
+    assert str(error.value).startswith(
+        f"the npm registry's tarball of Pyodide {VERSION}: http://cdn.example.org/pyodide.tgz "
+        "is not an https URL"
+    )
+    assert registry.requests == [f"/pyodide/{VERSION}"]
+    assert cached(cache) == []
+
+
 def test_unknown_version_lists_recent_releases(cache: Path, registry: FakeRegistry) -> None:
     registry.list_versions(
         ["0.27.8", "314.0.0", "315.0.0-alpha.2", "314.0.6", "0.29.5", "0.1.0", "314.0.7", "junk"]

@@ -19,7 +19,7 @@ from lite_build.packages.platform import PyodidePlatform
 from lite_build.packages.pyodide_lock import lock_entry, make_lock, make_piplite_index, verify_lock
 from lite_build.packages.resolve import resolve
 from lite_build.packages.sources import PackageSources, SourceSettings
-from lite_build.packages.sources.distribution import PyodideDistribution
+from lite_build.packages.sources.distribution import PyodideDistribution, parse_catalogue
 from tests.packages.conftest import PYODIDE_314_INFO, FakeIndex, build_wheel
 from tests.packages.sources_project import MSGPACK_SHA256, MSGPACK_WHEEL, msgpack_wheel
 
@@ -195,3 +195,25 @@ def test_a_tampered_file_in_the_tarball_is_refused_and_nothing_is_written(
         f"{_sha256(b'tampered')}); nothing was written"
     )
     assert not [path for path in cache.rglob("*") if path.is_file()]
+
+
+@pytest.mark.parametrize("file_name", ["/home/someone/.bashrc", "../../.bashrc", "sub/x.whl"])
+def test_a_catalogue_file_name_that_is_not_a_plain_name_is_refused(file_name: str) -> None:
+    catalogue = {"packages": {"evil": {"file_name": file_name, "sha256": "ab" * 32}}}
+    with pytest.raises(LiteBuildError) as caught:
+        parse_catalogue(catalogue, "the Pyodide distribution https://mirror.example.org/")
+    assert str(caught.value) == (
+        "the Pyodide distribution https://mirror.example.org/: its pyodide-lock.json entry "
+        f"'evil': {file_name!r} is not a plain file name; lite-build refuses it, as it would "
+        "write outside its folder. The source is damaged or hostile: fix it or use another"
+    )
+
+
+def test_a_catalogue_hash_that_is_not_a_sha256_is_refused() -> None:
+    catalogue = {"packages": {"evil": {"file_name": "evil-1.0.whl", "sha256": "../../x"}}}
+    with pytest.raises(LiteBuildError) as caught:
+        parse_catalogue(catalogue, "the Pyodide distribution /srv/pyodide")
+    assert str(caught.value) == (
+        "the Pyodide distribution /srv/pyodide: its pyodide-lock.json entry 'evil': '../../x' "
+        "is not a sha256 (64 hex digits); the source is damaged or hostile: fix it or use another"
+    )

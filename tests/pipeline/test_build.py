@@ -6,7 +6,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import shutil
+import subprocess
+import sys
 import textwrap
 import zipfile
 from pathlib import Path
@@ -19,10 +22,13 @@ from lite_build.errors import LiteBuildError
 from lite_build.kernel.wheels import STARTUP_RUNNER
 from lite_build.packages.pyodide_lock import verify_lock
 from lite_build.pipeline import BuildResult, build
+from lite_build.pipeline.engine import build_locks
 from lite_build.site.patches import WAIT_ASYNC_SHIM
 from lite_build.site.paths import SITE_MANIFEST
 from lite_build.site.precache import PRECACHE_TEMPLATE
+from lite_build.site.publish import JOURNAL, WRITTEN_FILES
 from tests.registry.server import RegistryServer
+from tests.site.test_publish import kill_while_publishing, stage
 
 pytestmark = pytest.mark.integration
 
@@ -223,12 +229,20 @@ def test_a_corrupt_notebook_fails_the_build_and_keeps_the_previous_site(project:
     assert rebuild(project).output == project / "_output"
 
 
-def crash_between_the_publish_renames(project: Path) -> None:
-    """The state a build killed in the middle of publishing leaves: the site moved aside, the
-    new one staged (partly, here) but not swapped in."""
-    (project / "_output").rename(project / "._output.old")
-    (project / "._output.new").mkdir()
-    (project / "._output.new" / "index.html").write_text("half a site")
+def crash_while_publishing(project: Path) -> None:
+    """The state a build killed in the middle of publishing leaves: some of the site's files
+    set aside, the journal saying so."""
+    output = project / "_output"
+    kill_while_publishing(stage(output, {"index.html": "half a site"}), output, after=3)
+
+
+def leftovers(output: Path) -> list[str]:
+    """lite-build's own hidden files in the output, but for its record of the site's files."""
+    return sorted(
+        path.name
+        for path in output.iterdir()
+        if path.name.startswith(".lite-build-") and path.name != WRITTEN_FILES
+    )
 
 
 def test_a_build_after_a_crashed_publish_restores_the_site_then_publishes_the_new_one(
@@ -237,7 +251,8 @@ def test_a_build_after_a_crashed_publish_restores_the_site_then_publishes_the_ne
     rebuild(project)
     output = project / "_output"
     make_notebook(project / "content" / "lesson.ipynb", "print('DONE lesson, after a crash')")
-    crash_between_the_publish_renames(project)
+    crash_while_publishing(project)
+    assert (output / JOURNAL).is_file()
 
     with caplog.at_level(logging.WARNING, logger="lite_build"):
         result = rebuild(project)
@@ -247,13 +262,13 @@ def test_a_build_after_a_crashed_publish_restores_the_site_then_publishes_the_ne
     assert "after a crash" in (output / "files" / "lesson.ipynb").read_text()
     assert (output / "static" / "pyodide" / "pyodide.mjs").is_file()
     assert (output / "index.html").read_text() != "half a site"
-    assert sorted(path.name for path in project.iterdir() if path.name.startswith("._")) == []
+    assert not leftovers(output)
 
 
 def test_a_failed_build_after_a_crashed_publish_keeps_the_previous_site(project: Path) -> None:
     rebuild(project)
     before = tree_digest(project / "_output")
-    crash_between_the_publish_renames(project)
+    crash_while_publishing(project)
     broken = project / "content" / "broken.ipynb"
     broken.write_text('{"cells": [', encoding="utf-8")
     try:
@@ -262,7 +277,7 @@ def test_a_failed_build_after_a_crashed_publish_keeps_the_previous_site(project:
     finally:
         broken.unlink()
     assert tree_digest(project / "_output") == before
-    assert not (project / "._output.old").exists()
+    assert not leftovers(project / "_output")
 
 
 def test_an_unknown_package_fails_the_build_and_keeps_the_previous_site(
@@ -284,14 +299,78 @@ def test_an_unknown_package_fails_the_build_and_keeps_the_previous_site(
         config.write_text(original)
 
 
-def test_an_output_folder_not_made_by_lite_build_is_never_replaced(tmp_path: Path) -> None:
-    root = make_project(tmp_path)
-    output = root / "_output"
+def test_a_first_build_into_a_folder_of_someone_elses_keeps_its_files_and_says_so(
+    project: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    output = project / "_output"
+    shutil.rmtree(output)
     output.mkdir()
     (output / "thesis.tex").write_text("my work")
-    with pytest.raises(LiteBuildError, match="was not made by lite-build"):
-        build(load_config(cwd=root))
+    (output / "CNAME").write_text("course.example.org")
+    with caplog.at_level(logging.WARNING, logger="lite_build"):
+        rebuild(project)
     assert (output / "thesis.tex").read_text() == "my work"
+    assert (output / "CNAME").read_text() == "course.example.org"
+    assert (output / "index.html").is_file()
+    assert caplog.messages == [
+        f"output: {output} was not made by lite-build; its 2 file(s) and folder(s) are kept "
+        "beside the site: CNAME, thesis.tex"
+    ]
+
+
+def test_a_symlinked_output_is_published_into_its_target_and_stays_a_link(project: Path) -> None:
+    hosted = project / "hosted"
+    (project / "_output").rename(hosted)
+    (project / "_output").symlink_to(hosted, target_is_directory=True)
+    (hosted / "CNAME").write_text("course.example.org")
+    make_notebook(project / "content" / "lesson.ipynb", "print('DONE lesson, linked')")
+
+    rebuild(project)
+    rebuild(project)
+
+    assert (project / "_output").is_symlink()
+    assert "linked" in (hosted / "files" / "lesson.ipynb").read_text()
+    assert (hosted / "CNAME").read_text() == "course.example.org"
+    assert not leftovers(hosted)
+
+
+def test_a_second_build_of_the_project_or_into_the_output_stops_naming_the_first(
+    tmp_path: Path,
+) -> None:
+    first = make_project(tmp_path / "first")
+    other = make_project(tmp_path / "other")
+    script = (
+        "import sys\nfrom pathlib import Path\nfrom lite_build.config import load_config\n"
+        "from lite_build.pipeline.engine import build_locks\n"
+        "with build_locks(load_config(cwd=Path(sys.argv[1]))):\n"
+        "    print('building', flush=True)\n    sys.stdin.read()\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    with subprocess.Popen(
+        [sys.executable, "-c", script, first],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    ) as holder:
+        assert holder.stdout is not None and holder.stdin is not None
+        assert holder.stdout.readline() == "building\n"
+        with pytest.raises(LiteBuildError) as same_project:
+            build(load_config(cwd=first))
+        with pytest.raises(LiteBuildError) as same_output:
+            build(load_config(cwd=other, output=first / "_output"))
+        holder.stdin.close()
+    assert str(same_project.value) == (
+        f"another lite-build (process {holder.pid}) is building this project ({first}); wait "
+        f"for it to finish, or stop it (the lock is {first / '.lite-build' / 'build.lock'})"
+    )
+    assert str(same_output.value).startswith(
+        f"another lite-build (process {holder.pid}) is building into {first / '_output'}; wait "
+        "for it to finish, or stop it (the lock is "
+    )
+    assert not (first / "_output").exists()
+    with build_locks(load_config(cwd=first)):  # released with the process
+        pass
 
 
 def test_numpy_is_a_clear_build_error(tmp_path: Path) -> None:

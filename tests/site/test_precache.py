@@ -131,6 +131,19 @@ def test_large_text_files_get_deterministic_gzip_siblings(tmp_path: Path) -> Non
     assert written[0].read_bytes() == data
 
 
+def test_an_authors_own_gz_is_kept_and_not_listed_as_a_sibling(tmp_path: Path) -> None:
+    site = make_site(tmp_path)
+    (site / "files").mkdir(exist_ok=True)
+    (site / "files" / "cities.csv").write_text("city,people\n" * 500)
+    (site / "files" / "cities.csv.gz").write_bytes(b"the author's own archive")
+
+    written = compress_site(site)
+
+    assert written == [site / "build" / "app.js.gz"]
+    assert (site / "files" / "cities.csv.gz").read_bytes() == b"the author's own archive"
+    assert (site / "lite-build-gzip.txt").read_text() == "build/app.js\n"
+
+
 def test_the_size_report_counts_compressed_transfer(tmp_path: Path) -> None:
     site = make_site(tmp_path)
     compress_site(site)

@@ -27,6 +27,7 @@ from packaging.utils import canonicalize_name
 
 from lite_build.cache import Digest, cache_dir, download, http_client, sha256_of
 from lite_build.errors import LiteBuildError
+from lite_build.files import plain_file_name, sha256_hex
 from lite_build.packages.index import IndexFile, wheel_cache_path
 from lite_build.packages.resolve import ResolvedPackage
 from lite_build.packages.sources.base import Source, relative
@@ -306,11 +307,12 @@ def parse_catalogue(data: dict[str, Any], label: str) -> dict[str, CatalogueEntr
             log.debug("%s: skipping the incomplete catalogue entry %r", label, key)
             continue
         name = canonicalize_name(str(raw.get("name") or key))
+        source = f"{label}: its {CATALOGUE} entry {key!r}"
         entries[name] = CatalogueEntry(
             name=name,
             version=str(raw.get("version", "0")),
-            file_name=str(raw["file_name"]),
-            sha256=str(raw["sha256"]),
+            file_name=plain_file_name(str(raw["file_name"]), source=source),
+            sha256=sha256_hex(str(raw["sha256"]), source=source),
             depends=tuple(canonicalize_name(dep) for dep in raw.get("depends") or ()),
             fields={field: raw[field] for field in ENTRY_FIELDS if field in raw},
         )
