@@ -154,6 +154,12 @@ def make_parser() -> argparse.ArgumentParser:
         "--timeout", type=float, default=300.0, help="seconds per notebook (default: %(default)s)"
     )
     check.add_argument("--isolated", action="store_true", help="serve with COOP/COEP headers")
+    check.add_argument(
+        "--strict",
+        action="store_true",
+        help="a cell may raise only if tagged raises-exception, not because its saved "
+        "outputs show that error",
+    )
     check.set_defaults(handler=_cmd_check)
 
     embed = commands.add_parser(
@@ -295,16 +301,19 @@ def _cmd_check(args: argparse.Namespace, console: Console) -> int:
     if site_dir is None:
         site_dir = _build(args, console, _load(args)).output
     report = check_site(
-        site_dir, timeout=args.timeout, isolated=args.isolated, reporter=RichReporter(console)
+        site_dir,
+        timeout=args.timeout,
+        isolated=args.isolated,
+        strict=args.strict,
+        reporter=RichReporter(console),
     )
     if args.json:
         args.json.write_text(report.to_json(), encoding="utf-8")
     for result in report.notebooks:
-        if result.failure and result.failure.traceback:
-            console.print(f"[bold]{result.path}[/], cell {result.failure.cell}:")
-            console.print(
-                _escape("\n".join(_strip_ansi(line) for line in result.failure.traceback))
-            )
+        for failure in result.failures:
+            if failure.traceback:
+                console.print(f"[bold]{result.path}[/], cell {failure.cell}:")
+                console.print(_escape("\n".join(_strip_ansi(line) for line in failure.traceback)))
     for url in report.blocked_requests:
         console.print(f"[red]blocked request to another host:[/] {_escape(url)}")
     if not report.passed and report.console_errors:
@@ -312,6 +321,13 @@ def _cmd_check(args: argparse.Namespace, console: Console) -> int:
         for line in report.console_errors[-10:]:
             console.print(f"  {_escape(line)}")
     failed = [result.path for result in report.notebooks if not result.passed]
+    partly = [
+        f"{result.path} ({'; '.join(result.not_checked)})"
+        for result in report.notebooks
+        if result.not_checked
+    ]
+    if partly:
+        console.print("[yellow]Not checked:[/] " + _escape(", ".join(partly)))
     if report.passed:
         console.print(f"[green]All {len(report.notebooks)} notebooks passed[/], offline.")
         return EXIT_OK
