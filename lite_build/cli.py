@@ -7,6 +7,7 @@ so ``lite-build --help`` is instant and importing this module has no side effect
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 import time
@@ -83,6 +84,12 @@ def _site_options(*, with_output: bool) -> argparse.ArgumentParser:
         metavar="PATH",
         help="a local Pyodide folder or tarball to use instead of the npm registry",
     )
+    site.add_argument(
+        "--strict",
+        action="store_true",
+        help="imports no kernel provides are build errors (the strict option); check: a cell "
+        "may raise only if tagged raises-exception, not because its saved outputs show it",
+    )
     return site
 
 
@@ -154,12 +161,6 @@ def make_parser() -> argparse.ArgumentParser:
         "--timeout", type=float, default=300.0, help="seconds per notebook (default: %(default)s)"
     )
     check.add_argument("--isolated", action="store_true", help="serve with COOP/COEP headers")
-    check.add_argument(
-        "--strict",
-        action="store_true",
-        help="a cell may raise only if tagged raises-exception, not because its saved "
-        "outputs show that error",
-    )
     check.set_defaults(handler=_cmd_check)
 
     embed = commands.add_parser(
@@ -244,7 +245,9 @@ def make_parser() -> argparse.ArgumentParser:
 def _load(args: argparse.Namespace) -> SiteConfig:
     from lite_build.config import load_config
 
-    return load_config(args.config, output=args.output, pyodide_path=args.pyodide)
+    config = load_config(args.config, output=args.output, pyodide_path=args.pyodide)
+    # the flag, when given, wins over the file; absent, it leaves the file's value
+    return dataclasses.replace(config, strict=True) if args.strict else config
 
 
 def _build(args: argparse.Namespace, console: Console, config: SiteConfig) -> BuildResult:
