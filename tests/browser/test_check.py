@@ -24,6 +24,13 @@ def test_check_passes_the_default_distribution(default_site: Path) -> None:
     assert len(report.notebooks) == len(list((default_site / "files").rglob("*.ipynb")))
     assert report.blocked_requests == []
     assert report.passed
+    # the lesson on errors: its deliberate errors are expected, each by its tag
+    [lesson] = [r for r in report.notebooks if r.path == "07-errors.ipynb"]
+    assert [(e.cell, e.error.split(":")[0], e.why) for e in lesson.expected_errors] == [
+        (2, "NameError", "tagged raises-exception"),
+        (6, "ZeroDivisionError", "tagged raises-exception"),
+        (9, "TypeError", "tagged raises-exception"),
+    ]
 
 
 def saved_error(source: str, ename: str, evalue: str) -> nbformat.NotebookNode:
