@@ -7,6 +7,7 @@ so ``lite-build --help`` is instant and importing this module has no side effect
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 import time
@@ -82,6 +83,12 @@ def _site_options(*, with_output: bool) -> argparse.ArgumentParser:
         type=Path,
         metavar="PATH",
         help="a local Pyodide folder or tarball to use instead of the npm registry",
+    )
+    site.add_argument(
+        "--strict",
+        action="store_true",
+        help="imports no kernel provides are build errors (the strict option); check: a cell "
+        "may raise only if tagged raises-exception, not because its saved outputs show it",
     )
     return site
 
@@ -238,7 +245,9 @@ def make_parser() -> argparse.ArgumentParser:
 def _load(args: argparse.Namespace) -> SiteConfig:
     from lite_build.config import load_config
 
-    return load_config(args.config, output=args.output, pyodide_path=args.pyodide)
+    config = load_config(args.config, output=args.output, pyodide_path=args.pyodide)
+    # the flag, when given, wins over the file; absent, it leaves the file's value
+    return dataclasses.replace(config, strict=True) if args.strict else config
 
 
 def _build(args: argparse.Namespace, console: Console, config: SiteConfig) -> BuildResult:
@@ -295,16 +304,19 @@ def _cmd_check(args: argparse.Namespace, console: Console) -> int:
     if site_dir is None:
         site_dir = _build(args, console, _load(args)).output
     report = check_site(
-        site_dir, timeout=args.timeout, isolated=args.isolated, reporter=RichReporter(console)
+        site_dir,
+        timeout=args.timeout,
+        isolated=args.isolated,
+        strict=args.strict,
+        reporter=RichReporter(console),
     )
     if args.json:
         args.json.write_text(report.to_json(), encoding="utf-8")
     for result in report.notebooks:
-        if result.failure and result.failure.traceback:
-            console.print(f"[bold]{result.path}[/], cell {result.failure.cell}:")
-            console.print(
-                _escape("\n".join(_strip_ansi(line) for line in result.failure.traceback))
-            )
+        for failure in result.failures:
+            if failure.traceback:
+                console.print(f"[bold]{result.path}[/], cell {failure.cell}:")
+                console.print(_escape("\n".join(_strip_ansi(line) for line in failure.traceback)))
     for url in report.blocked_requests:
         console.print(f"[red]blocked request to another host:[/] {_escape(url)}")
     if not report.passed and report.console_errors:
@@ -312,6 +324,13 @@ def _cmd_check(args: argparse.Namespace, console: Console) -> int:
         for line in report.console_errors[-10:]:
             console.print(f"  {_escape(line)}")
     failed = [result.path for result in report.notebooks if not result.passed]
+    partly = [
+        f"{result.path} ({'; '.join(result.not_checked)})"
+        for result in report.notebooks
+        if result.not_checked
+    ]
+    if partly:
+        console.print("[yellow]Not checked:[/] " + _escape(", ".join(partly)))
     if report.passed:
         console.print(f"[green]All {len(report.notebooks)} notebooks passed[/], offline.")
         return EXIT_OK

@@ -85,6 +85,8 @@ class SiteConfig:
     bytecode: bool = False
     #: each environment's kernel starts from a memory snapshot made at build time (Node.js)
     snapshot: bool = True
+    #: an import no kernel provides is a build error, not a warning
+    strict: bool = False
     pyodide: PyodideSettings = field(default_factory=PyodideSettings)
     environments: tuple[Environment, ...] = ()
     #: local wheel files and folders of wheels, preferred over every other package source
@@ -251,6 +253,15 @@ OPTIONS: tuple[Option, ...] = (
         "(needs Node.js 18 or newer; without it the build says so and ships none): the kernel "
         "is ready seconds sooner and behaves as a freshly started one. A kernel's first start "
         "downloads its snapshot, about 17 MB compressed, once.",
+    ),
+    Option(
+        "",
+        "strict",
+        "boolean",
+        False,
+        "Make a notebook's import that its kernel does not provide (checked at build time "
+        "against the standard library, Pyodide's modules and the environment's packages) a "
+        "build error instead of a warning. `--strict` sets it for one build.",
     ),
     Option(
         "",

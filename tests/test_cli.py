@@ -119,6 +119,19 @@ def test_output_is_an_option_of_every_site_command(command: str) -> None:
     assert args.output == Path("elsewhere")
 
 
+def test_strict_on_the_command_line_wins_and_its_absence_keeps_the_file(tmp_path: Path) -> None:
+    from lite_build.cli import _load, make_parser
+
+    (tmp_path / "content").mkdir()
+    config = tmp_path / "lite-build.toml"
+    config.write_text("strict = false\n")
+    assert _load(make_parser().parse_args(["build", "--config", str(config), "--strict"])).strict
+    config.write_text("strict = true\n")
+    assert _load(make_parser().parse_args(["build", "--config", str(config)])).strict
+    config.write_text("")
+    assert not _load(make_parser().parse_args(["check", "--config", str(config)])).strict
+
+
 def test_bundle_output_names_the_zip_and_leaves_the_site_where_configured() -> None:
     from lite_build.cli import make_parser
 

@@ -299,8 +299,8 @@ pakages = ["attrs"]
         'titel: unknown key; did you mean "title"?',
         'enviroments: unknown key; did you mean "environments"?',
         'colour: unknown key; valid keys are "title", "content", "overrides", "output", '
-        '"offline", "source-maps", "isolated", "precache", "bytecode", "snapshot", "id", "url", '
-        '"wheels", "pyodide", "environments", "default-kernel"',
+        '"offline", "source-maps", "isolated", "precache", "bytecode", "snapshot", "strict", '
+        '"id", "url", "wheels", "pyodide", "environments", "default-kernel"',
         'pyodide.verison: unknown key; did you mean "version"?',
         'environments[0].display_name: unknown key; did you mean "display-name"?',
         'environments[0].pakages: unknown key; did you mean "packages"?',
@@ -604,6 +604,7 @@ def test_describe_options_lists_every_key_once() -> None:
         "precache",
         "bytecode",
         "snapshot",
+        "strict",
         "id",
         "url",
         "wheels",
@@ -758,6 +759,7 @@ def test_a_switch_defaults_alike_in_its_declaration_and_its_record() -> None:
         "precache",
         "bytecode",
         "snapshot",
+        "strict",
     ]
     for option in switches:
         assert defaults[option.field] == option.default, option.name

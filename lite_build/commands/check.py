@@ -7,7 +7,13 @@ session and kernel services (the check asks JupyterLab to expose itself by rewri
 
 Per cell, the metadata ``{"tags": ["skip-check"]}`` skips it, and
 ``{"lite-build": {"input": ["Ada", ...]}}`` answers its ``input()`` calls in order; a cell that
-asks for more input than it was given fails with a message saying so, instead of hanging.
+asks for more input than it was given gets empty answers and is reported as not checked,
+instead of hanging.
+
+Lessons show errors on purpose. A cell tagged ``raises-exception`` (the convention of nbval,
+nbmake, nbclient and Jupyter Book) must raise; a cell whose saved outputs show an error may
+raise that same exception again (not with ``strict``). A notebook runs on after every error, so
+the report lists each unexpected one with its cell.
 """
 
 from __future__ import annotations
@@ -30,6 +36,8 @@ from lite_build.resources import browser_script
 from lite_build.ui import NullReporter, Reporter
 
 SKIP_TAG = "skip-check"
+#: the ecosystem's tag for a cell that is meant to raise
+RAISES_TAG = "raises-exception"
 METADATA_KEY = "lite-build"
 DEFAULT_TIMEOUT = 300.0
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
@@ -56,13 +64,48 @@ class CellFailure:
 
 
 @dataclass
+class ExpectedError:
+    """An error a cell raised as it was meant to."""
+
+    cell: int
+    error: str
+    #: why it was expected: the tag, or the cell's saved outputs
+    why: str
+
+
+@dataclass
+class Unanswered:
+    """A cell that asked ``input()`` for more answers than its metadata gives."""
+
+    cell: int
+    prompt: str
+
+
+@dataclass
 class NotebookResult:
     path: str
     passed: bool
     seconds: float
     cells_run: int = 0
-    cells_skipped: int = 0
-    failure: CellFailure | None = None
+    #: the cells tagged skip-check
+    cells_skipped: list[int] = field(default_factory=list)
+    #: every unexpected error, in cell order
+    failures: list[CellFailure] = field(default_factory=list)
+    expected_errors: list[ExpectedError] = field(default_factory=list)
+    #: cells run with empty answers to input(): what they did is not checked
+    unanswered: list[Unanswered] = field(default_factory=list)
+
+    @property
+    def not_checked(self) -> list[str]:
+        """What the check could not vouch for, in the user's words (empty: all of it)."""
+        notes = []
+        if self.cells_skipped:
+            notes.append(f"{_cells(self.cells_skipped)} tagged {SKIP_TAG}")
+        if self.unanswered:
+            notes.append(
+                f"{_cells([item.cell for item in self.unanswered])} without input() answers"
+            )
+        return notes
 
 
 @dataclass
@@ -78,8 +121,24 @@ class CheckReport:
 
     def to_json(self) -> str:
         data = asdict(self)
+        for result, item in zip(self.notebooks, data["notebooks"], strict=True):
+            item["not_checked"] = result.not_checked
         data["passed"] = self.passed
         return json.dumps(data, indent=2) + "\n"
+
+
+#: why a cell's error was expected, as the report says it
+TAGGED = f"tagged {RAISES_TAG}"
+AS_SAVED = "as saved"
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """The error a cell is meant to raise."""
+
+    #: the exception's name (as :func:`exception_name` gives it), or None for any exception
+    name: str | None
+    why: str
 
 
 @dataclass(frozen=True)
@@ -87,27 +146,47 @@ class Cell:
     index: int
     source: str
     inputs: tuple[str, ...]
+    expects: Expectation | None = None
 
 
-def notebook_cells(notebook: dict[str, Any]) -> tuple[list[Cell], int]:
-    """The code cells to run (with their input answers), and how many are skipped."""
+def notebook_cells(
+    notebook: dict[str, Any], *, strict: bool = False
+) -> tuple[list[Cell], list[int]]:
+    """The code cells to run (with their input answers and the errors they are meant to
+    raise), and the numbers of the cells skipped. With ``strict``, only the tag says a cell
+    is meant to raise, not its saved outputs."""
     cells: list[Cell] = []
-    skipped = 0
+    skipped = []
     for index, cell in enumerate(notebook.get("cells", [])):
         if cell.get("cell_type") != "code":
             continue
         source = cell.get("source", "")
         source = "".join(source) if isinstance(source, list) else str(source)
         metadata = cell.get("metadata", {})
-        if SKIP_TAG in metadata.get("tags", []):
-            skipped += 1
+        tags = metadata.get("tags", [])
+        if SKIP_TAG in tags:
+            skipped.append(index)
             continue
         if not source.strip():
             continue
         answers = metadata.get(METADATA_KEY, {}).get("input", [])
         answers = [answers] if isinstance(answers, str) else answers
-        cells.append(Cell(index, source, tuple(str(answer) for answer in answers)))
+        expects = None
+        saved = saved_error(cell)
+        if RAISES_TAG in tags:
+            expects = Expectation(None, TAGGED)
+        elif saved and not strict:
+            expects = Expectation(saved, AS_SAVED)
+        cells.append(Cell(index, source, tuple(str(answer) for answer in answers), expects))
     return cells, skipped
+
+
+def saved_error(cell: dict[str, Any]) -> str | None:
+    """The exception a code cell's saved outputs show, if any."""
+    for output in cell.get("outputs") or []:
+        if isinstance(output, dict) and output.get("output_type") == "error":
+            return exception_name(output.get("ename"))
+    return None
 
 
 def site_notebooks(site: Path) -> list[str]:
@@ -138,9 +217,12 @@ def check_site(
     *,
     timeout: float = DEFAULT_TIMEOUT,
     isolated: bool = False,
+    strict: bool = False,
     reporter: Reporter | None = None,
 ) -> CheckReport:
-    """Run every notebook of ``site`` offline in Chromium and report what happened."""
+    """Run every notebook of ``site`` offline in Chromium and report what happened. With
+    ``strict``, a cell may raise only if tagged ``raises-exception`` (not because its saved
+    outputs show the error)."""
     reporter = reporter or NullReporter()
     if not (site / "jupyter-lite.json").is_file():
         raise LiteBuildError(
@@ -180,9 +262,10 @@ def check_site(
             try:
                 for path in site_notebooks(site):
                     with reporter.step(f"check {path}"):
-                        result = _check_notebook(browser, base, site, path, timeout, report)
+                        result = _check_notebook(browser, base, site, path, timeout, strict, report)
                     report.notebooks.append(result)
-                    reporter.info(_result_line(result))
+                    for line in result_lines(result):
+                        reporter.info(line)
             finally:
                 browser.close()
         finally:
@@ -238,19 +321,47 @@ def service_worker_routing() -> Iterator[None]:
             os.environ[SERVICE_WORKER_ROUTING] = previous
 
 
-def _result_line(result: NotebookResult) -> str:
-    if result.passed:
-        return f"  passed  {result.path} ({result.cells_run} cells, {result.seconds:.1f} s)"
-    failure = result.failure
-    where = f" cell {failure.cell}: {failure.error}" if failure else ""
-    return f"  FAILED  {result.path}{where} ({result.seconds:.1f} s)"
+def result_lines(result: NotebookResult) -> list[str]:
+    """A notebook's lines in the report: its verdict, then each unexpected error, each
+    expected one, and what was not checked."""
+    status = "passed" if result.passed else "FAILED"
+    lines = [f"  {status}  {result.path} ({result.cells_run} cells, {result.seconds:.1f} s)"]
+    lines += [f"      {_cell_name(failure.cell)}{failure.error}" for failure in result.failures]
+    lines += [
+        f"      cell {expected.cell}: {expected.error} (expected error, {expected.why})"
+        for expected in result.expected_errors
+    ]
+    lines += [
+        f"      not checked: cell {item.cell} waits for input() ({item.prompt!r}) but no answer "
+        f'was given; add answers to the cell metadata: {{"{METADATA_KEY}": {{"input": '
+        f'["..."]}}}} or tag the cell "{SKIP_TAG}"'
+        for item in result.unanswered
+    ]
+    if result.cells_skipped:
+        lines.append(f"      not checked: {_cells(result.cells_skipped)} tagged {SKIP_TAG}")
+    return lines
+
+
+def _cell_name(cell: int) -> str:
+    return f"cell {cell}: " if cell >= 0 else ""
+
+
+def _cells(numbers: list[int]) -> str:
+    """``cell 3`` or ``cells 3, 5``."""
+    return ("cell " if len(numbers) == 1 else "cells ") + ", ".join(map(str, numbers))
 
 
 def _check_notebook(
-    browser: Any, base: str, site: Path, path: str, timeout: float, report: CheckReport
+    browser: Any,
+    base: str,
+    site: Path,
+    path: str,
+    timeout: float,
+    strict: bool,
+    report: CheckReport,
 ) -> NotebookResult:
     notebook = json.loads((site / "files" / path).read_text(encoding="utf-8"))
-    cells, skipped = notebook_cells(notebook)
+    cells, skipped = notebook_cells(notebook, strict=strict)
     context = browser.new_context()
     context.route("**/*", lambda route: _route(route, base, report))
     # a request that escaped routing is still seen (and then fails: nothing else resolves)
@@ -276,26 +387,24 @@ def _check_notebook(
                 HARNESS, {"call": "run", "code": cell.source, "inputs": list(cell.inputs)}
             )
             result.cells_run += 1
-            failure = _cell_failure(cell, outcome)
-            if failure:
-                result.failure = failure
-                break
-        else:
-            result.passed = True
+            judge_cell(cell, outcome, result)
     except TimeoutError:
-        result.failure = CellFailure(
-            cell=-1,
-            source="",
-            error=f"timed out after {timeout:.0f} s (the kernel did not "
-            "finish; see the console errors below)",
+        result.failures.append(
+            CellFailure(
+                cell=-1,
+                source="",
+                error=f"timed out after {timeout:.0f} s (the kernel did not "
+                "finish; see the console errors below)",
+            )
         )
     except Exception as error:  # the page or kernel broke: report it, check the next notebook
         if "Timeout" in type(error).__name__ or "Timeout" in str(error)[:40]:
             message = f"timed out after {timeout:.0f} s"
         else:
             message = str(error).splitlines()[0]
-        result.failure = CellFailure(cell=-1, source="", error=message)
+        result.failures.append(CellFailure(cell=-1, source="", error=message))
     finally:
+        result.passed = not result.failures
         result.seconds = round(time.perf_counter() - started, 2)
         context.close()
     return result
@@ -309,28 +418,37 @@ def _choose_kernel(wanted: str | None, default: str | None, names: list[str]) ->
     raise LiteBuildError("the site offers no kernel at all; is its kernel extension missing?")
 
 
-def _cell_failure(cell: Cell, outcome: dict[str, Any]) -> CellFailure | None:
-    source_head = cell.source.strip().splitlines()[0][:80]
+def judge_cell(cell: Cell, outcome: dict[str, Any], result: NotebookResult) -> None:
+    """Add what a cell's run means to ``result``: an unexpected error, an expected one, or a
+    cell whose input() went unanswered (whatever it then did is not checked)."""
     if outcome.get("stdinUnanswered") is not None:
-        return CellFailure(
-            cell=cell.index,
-            source=source_head,
-            error=(
-                f"waits for input() ({outcome['stdinUnanswered']!r}) but no answer was given; "
-                f'add answers to the cell metadata: {{"{METADATA_KEY}": {{"input": ["..."]}}}} '
-                f'or tag the cell "{SKIP_TAG}"'
-            ),
-        )
+        result.unanswered.append(Unanswered(cell.index, str(outcome["stdinUnanswered"])))
+        return
+    source_head = cell.source.strip().splitlines()[0][:80]
     error = outcome.get("error")
-    if outcome.get("status") != "ok" or error:
-        error = error or {}
-        return CellFailure(
-            cell=cell.index,
-            source=source_head,
-            error=f"{exception_name(error.get('ename'))}: {error.get('evalue', '')}",
-            traceback=list(error.get("traceback") or []),
-        )
-    return None
+    raised = outcome.get("status") != "ok" or bool(error)
+    if not raised:
+        if cell.expects and cell.expects.why == TAGGED:
+            result.failures.append(
+                CellFailure(
+                    cell.index,
+                    source_head,
+                    f"raised no error, but the cell is tagged {RAISES_TAG} (meant to raise)",
+                )
+            )
+        return
+    error = error or {}
+    name = exception_name(error.get("ename"))
+    message = f"{name}: {error.get('evalue', '')}"
+    expects = cell.expects
+    if expects and expects.name in (None, name):
+        result.expected_errors.append(ExpectedError(cell.index, message, expects.why))
+        return
+    if expects:
+        message += f" (its saved output shows {expects.name})"
+    result.failures.append(
+        CellFailure(cell.index, source_head, message, list(error.get("traceback") or []))
+    )
 
 
 def exception_name(ename: object) -> str:

@@ -1,4 +1,4 @@
-"""Step 3, ``app``: the JupyterLite app with the content and settings (jupyterlite-core)."""
+"""Step 4, ``app``: the JupyterLite app with the content and settings (jupyterlite-core)."""
 
 from __future__ import annotations
 

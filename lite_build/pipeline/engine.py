@@ -27,6 +27,7 @@ from lite_build.errors import LiteBuildError
 from lite_build.files import exclusive
 from lite_build.kernel.environments import EnvironmentPackages, load_environment_packages
 from lite_build.pipeline.app import AppStep
+from lite_build.pipeline.imports import ImportsStep
 from lite_build.pipeline.packages import PackagesStep
 from lite_build.pipeline.runtime import RuntimeStep
 from lite_build.pipeline.site import SiteStep
@@ -45,7 +46,7 @@ log = logging.getLogger("lite_build")
 BUILD_LOCK = "build.lock"
 
 #: the steps, in the order they run
-STEPS: tuple[type[Step], ...] = (RuntimeStep, PackagesStep, AppStep, SiteStep)
+STEPS: tuple[type[Step], ...] = (RuntimeStep, PackagesStep, ImportsStep, AppStep, SiteStep)
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Step 4, ``site``: assemble the site in a staging folder, patch and verify it there, then
+"""Step 5, ``site``: assemble the site in a staging folder, patch and verify it there, then
 swap it in for the output (a failed build leaves the previous site as it was)."""
 
 from __future__ import annotations

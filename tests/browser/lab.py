@@ -91,6 +91,35 @@ def run_notebook(
     return outputs_text(page)
 
 
+def run_cells_in_turn(page: Any, base_url: str, path: str, cell_types: list[str]) -> str:
+    """Open ``path`` and run its cells one at a time (Shift+Enter, each code cell waited for),
+    as a student reading a lesson does; return the outputs. Unlike Run All, an error does not
+    stop the cells after it (JupyterLite cancels pending cells on any error, even in cells
+    tagged raises-exception). Each cell's outputs are read once it has run (JupyterLab removes
+    cells scrolled out of view from the page)."""
+    open_notebook(page, base_url, path)
+    outputs: list[str] = []
+    for index, cell_type in enumerate(cell_types):
+        page.keyboard.press("Shift+Enter")
+        if cell_type == "code":
+            # the cell has its execution count (cells out of view leave the page: ask by index)
+            page.wait_for_function(
+                """(index) => {
+                     const cell = `.jp-Cell[data-windowed-list-index="${index}"]`;
+                     const prompt = document.querySelector(`${cell} .jp-InputArea-prompt`);
+                     return prompt !== null && /^\\[\\d+\\]:$/.test(prompt.innerText.trim());
+                   }""",
+                arg=index,
+                timeout=KERNEL_TIMEOUT_MS,
+                polling=250,
+            )
+            outputs += page.eval_on_selector_all(
+                f'.jp-Cell[data-windowed-list-index="{index}"] .jp-OutputArea-output',
+                "nodes => nodes.map(node => node.innerText)",
+            )
+    return "\n".join(outputs)
+
+
 def run_in_repl(
     page: Any, base_url: str, code: str, expected: str, *, kernel: str = "python"
 ) -> str:

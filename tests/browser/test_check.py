@@ -24,6 +24,20 @@ def test_check_passes_the_default_distribution(default_site: Path) -> None:
     assert len(report.notebooks) == len(list((default_site / "files").rglob("*.ipynb")))
     assert report.blocked_requests == []
     assert report.passed
+    # the lesson on errors: its deliberate errors are expected, each by its tag
+    [lesson] = [r for r in report.notebooks if r.path == "07-errors.ipynb"]
+    assert [(e.cell, e.error.split(":")[0], e.why) for e in lesson.expected_errors] == [
+        (2, "NameError", "tagged raises-exception"),
+        (6, "ZeroDivisionError", "tagged raises-exception"),
+        (9, "TypeError", "tagged raises-exception"),
+    ]
+
+
+def saved_error(source: str, ename: str, evalue: str) -> nbformat.NotebookNode:
+    """A code cell as Jupyter saves it after it raised."""
+    cell = nbformat.v4.new_code_cell(source)
+    cell.outputs = [nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=[])]
+    return cell
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +53,11 @@ def broken_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "name = input('Name? ')\nassert name == 'Ada'",
             metadata={"lite-build": {"input": ["Ada"]}},
         ),
+        # a lesson's deliberate errors: saved as Jupyter ran them, and tagged
+        saved_error("point = (1, 2)\npoint[0] = 3", "TypeError", "'tuple' object ..."),
+        nbformat.v4.new_code_cell("print(nmae)", metadata={"tags": ["raises-exception"]}),
+        nbformat.v4.new_code_cell("age = input('Age? ')"),
+        nbformat.v4.new_code_cell("print('after', name, point)"),
     ]
     nbformat.write(good, root / "content" / "good.ipynb")
     broken = nbformat.v4.new_notebook()
@@ -46,13 +65,16 @@ def broken_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
         nbformat.v4.new_markdown_cell("# Broken"),
         nbformat.v4.new_code_cell("x = 1"),
         nbformat.v4.new_code_cell("x / 0"),
-        nbformat.v4.new_code_cell("print('never reached')"),
+        nbformat.v4.new_code_cell("[].pop()", metadata={"tags": ["raises-exception"]}),
+        # saved with another error than it raises now: a real failure
+        saved_error("print(totl)", "ValueError", "substring not found"),
+        nbformat.v4.new_code_cell("print('reached', x)"),
     ]
     nbformat.write(broken, root / "content" / "broken.ipynb")
     return build(load_config(cwd=root)).output
 
 
-def test_check_fails_a_broken_notebook_naming_it_and_the_error(
+def test_check_runs_on_after_errors_and_reports_each_with_its_cell(
     broken_site: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     report_path = tmp_path / "report.json"
@@ -60,13 +82,34 @@ def test_check_fails_a_broken_notebook_naming_it_and_the_error(
     assert code == EXIT_ERROR
     report = json.loads(report_path.read_text())
     results = {item["path"]: item for item in report["notebooks"]}
-    assert results["good.ipynb"]["passed"] is True
-    assert results["good.ipynb"]["cells_skipped"] == 1
-    failure = results["broken.ipynb"]["failure"]
-    assert results["broken.ipynb"]["passed"] is False
-    assert failure["cell"] == 2
-    assert failure["error"] == "ZeroDivisionError: division by zero"
+    good, broken = results["good.ipynb"], results["broken.ipynb"]
+    assert good["passed"] is True
+    assert good["cells_run"] == 6
+    assert good["failures"] == []
+    assert [(e["cell"], e["why"]) for e in good["expected_errors"]] == [
+        (3, "as saved"),
+        (4, "tagged raises-exception"),
+    ]
+    assert good["not_checked"] == ["cell 1 tagged skip-check", "cell 5 without input() answers"]
+    assert broken["passed"] is False
+    assert broken["cells_run"] == 5  # every cell, after each error
+    assert [(f["cell"], f["error"]) for f in broken["failures"]] == [
+        (2, "ZeroDivisionError: division by zero"),
+        (4, "NameError: name 'totl' is not defined (its saved output shows ValueError)"),
+    ]
     assert report["passed"] is False
     err = capsys.readouterr().err
-    assert "FAILED  broken.ipynb cell 2: ZeroDivisionError: division by zero" in err
+    assert "  FAILED  broken.ipynb (5 cells, " in err
+    assert "      cell 2: ZeroDivisionError: division by zero\n" in err
+    assert (
+        "      cell 3: IndexError: pop from empty list (expected error, tagged raises-exception)"
+        in err
+    )
+    assert (
+        "      cell 3: TypeError: 'tuple' object does not support item assignment "
+        "(expected error, as saved)" in err
+    )
+    assert (
+        "Not checked: good.ipynb (cell 1 tagged skip-check; cell 5 without input() answers)" in err
+    )
     assert "1 of 2 notebooks failed" in err

@@ -10,6 +10,9 @@ from typing import Any
 
 import pytest
 
+from lite_build.commands.check import RAISES_TAG
+from lite_build.config import load_config
+from lite_build.pipeline.imports import IMPORTS_JSON
 from lite_build.site.paths import PRECACHE_WORKER
 from tests.browser import lab
 from tests.conftest import REPO, Offline, Served, linked_copy
@@ -24,7 +27,14 @@ NOTEBOOKS = {
     "04-packages.ipynb": None,
     "05-rich-output.ipynb": None,
     "06-widgets.ipynb": None,
+    "07-errors.ipynb": None,
 }
+
+
+def expected_errors(notebook: str) -> list[str]:
+    """The ids of the notebook's cells that raise on purpose (tagged raises-exception)."""
+    cells = json.loads((REPO / "content" / notebook).read_text(encoding="utf-8"))["cells"]
+    return [cell["id"] for cell in cells if RAISES_TAG in cell["metadata"].get("tags", [])]
 
 
 #: what the page logs when the kernel adopts the runtime its page started (extension/src/index.ts)
@@ -50,6 +60,14 @@ def isolated_url(default_site: Path, serve_site: Callable[..., Served]) -> str:
 def test_the_default_distribution_ships_these_notebooks() -> None:
     shipped = sorted(path.name for path in (REPO / "content").glob("*.ipynb"))
     assert shipped == sorted(NOTEBOOKS)
+    # the lesson on errors makes three on purpose, tagged as such
+    assert expected_errors("07-errors.ipynb") == ["name-error", "zero-error", "type-error"]
+
+
+def test_the_default_distribution_imports_only_what_its_kernels_ship(default_site: Path) -> None:
+    # the build's import scan (its warnings, kept in the work folder) found nothing missing
+    work = load_config(cwd=REPO).work_dir
+    assert json.loads((work / IMPORTS_JSON).read_text(encoding="utf-8")) == []
 
 
 @pytest.mark.parametrize("notebook", sorted(NOTEBOOKS))
@@ -58,7 +76,16 @@ def test_every_content_notebook_runs_offline(
 ) -> None:
     page, record = shared_page
     done = f"DONE {notebook[:2]}"
-    outputs = lab.run_notebook(page, site_url, notebook, done, answer=NOTEBOOKS[notebook])
+    if expected_errors(notebook):
+        cells = json.loads((REPO / "content" / notebook).read_text(encoding="utf-8"))["cells"]
+        types = [cell["cell_type"] for cell in cells]
+        outputs = lab.run_cells_in_turn(page, site_url, notebook, types)
+        # the lesson's deliberate errors happened, each with its traceback, and it ran on
+        for error in ("NameError: name 'greting'", "ZeroDivisionError", "TypeError: 'tuple'"):
+            assert error in outputs
+        assert outputs.count("Traceback (most recent call last)") == 3
+    else:
+        outputs = lab.run_notebook(page, site_url, notebook, done, answer=NOTEBOOKS[notebook])
     assert done in outputs
     if NOTEBOOKS[notebook]:
         assert "Ada" in outputs  # the answer reached Python

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from lite_build.commands.check import Cell, _cell_failure, _choose_kernel, notebook_cells
+from lite_build.commands.check import (
+    Cell,
+    Expectation,
+    NotebookResult,
+    _choose_kernel,
+    judge_cell,
+    notebook_cells,
+    result_lines,
+)
 from lite_build.errors import LiteBuildError
 
 
@@ -24,42 +32,121 @@ def test_cells_tagged_skip_check_are_skipped_and_counted() -> None:
     }
     cells, skipped = notebook_cells(notebook)
     assert cells == [Cell(1, "print(1)", ()), Cell(4, "x = input()", ("Ada",))]
-    assert skipped == 1
+    assert skipped == [2]
 
 
-def test_an_unanswered_input_is_a_failure_that_says_how_to_answer() -> None:
-    failure = _cell_failure(
-        Cell(3, "name = input('Name? ')\n", ()),
-        {"status": "ok", "error": None, "stdinUnanswered": "Name? "},
+def error(ename: str, evalue: str) -> dict[str, object]:
+    """A cell's outcome as the harness reports an error (the Pyodide kernel's ename)."""
+    return {
+        "status": "error",
+        "error": {"ename": f"<class '{ename}'>", "evalue": evalue, "traceback": ["line 1"]},
+        "stdinUnanswered": None,
+    }
+
+
+OK = {"status": "ok", "error": None, "stdinUnanswered": None}
+
+
+def judged(cell: Cell, outcome: dict[str, object]) -> NotebookResult:
+    result = NotebookResult("lesson.ipynb", passed=False, seconds=1.0, cells_run=1)
+    judge_cell(cell, outcome, result)
+    return result
+
+
+def saved_error_cell(source: str, ename: str, **metadata: object) -> dict[str, object]:
+    cell = code(source, **metadata)
+    cell["outputs"] = [
+        {"output_type": "stream", "name": "stdout", "text": "before\n"},
+        {"output_type": "error", "ename": ename, "evalue": "...", "traceback": []},
+    ]
+    return cell
+
+
+def test_an_unanswered_input_is_not_checked_and_says_how_to_answer() -> None:
+    result = judged(
+        Cell(3, "name = input('Name? ')\nint(name)", ()),
+        {**error("ValueError", "invalid literal"), "stdinUnanswered": "Name? "},
     )
-    assert failure is not None
-    assert failure.cell == 3
-    assert failure.error == (
-        "waits for input() ('Name? ') but no answer was given; add answers to the cell "
-        'metadata: {"lite-build": {"input": ["..."]}} or tag the cell "skip-check"'
-    )
+    assert result.failures == []
+    assert result.not_checked == ["cell 3 without input() answers"]
+    result.passed = True
+    assert result_lines(result) == [
+        "  passed  lesson.ipynb (1 cells, 1.0 s)",
+        "      not checked: cell 3 waits for input() ('Name? ') but no answer was given; add "
+        'answers to the cell metadata: {"lite-build": {"input": ["..."]}} or tag the cell '
+        '"skip-check"',
+    ]
 
 
 def test_an_error_names_the_exception_and_keeps_the_traceback() -> None:
-    failure = _cell_failure(
-        Cell(2, "1/0", ()),
-        {
-            "status": "error",
-            "error": {
-                "ename": "ZeroDivisionError",
-                "evalue": "division by zero",
-                "traceback": ["line 1"],
-            },
-            "stdinUnanswered": None,
-        },
-    )
-    assert failure is not None
+    result = judged(Cell(2, "1/0", ()), error("ZeroDivisionError", "division by zero"))
+    [failure] = result.failures
+    assert failure.cell == 2
     assert failure.error == "ZeroDivisionError: division by zero"
     assert failure.traceback == ["line 1"]
 
 
 def test_a_passing_cell_is_no_failure() -> None:
-    assert _cell_failure(Cell(0, "x", ()), {"status": "ok", "error": None}) is None
+    result = judged(Cell(0, "x", ()), OK)
+    assert (result.failures, result.expected_errors, result.unanswered) == ([], [], [])
+
+
+def test_a_cell_tagged_raises_exception_may_raise_anything_and_must_raise() -> None:
+    notebook = {"cells": [code("x", tags=["raises-exception"])]}
+    [cell], _ = notebook_cells(notebook)
+    assert cell.expects == Expectation(None, "tagged raises-exception")
+    result = judged(cell, error("NameError", "name 'x' is not defined"))
+    assert result.failures == []
+    result.passed = True
+    assert result_lines(result) == [
+        "  passed  lesson.ipynb (1 cells, 1.0 s)",
+        "      cell 0: NameError: name 'x' is not defined (expected error, tagged "
+        "raises-exception)",
+    ]
+    [failure] = judged(cell, OK).failures
+    assert (
+        failure.error == "raised no error, but the cell is tagged raises-exception (meant to raise)"
+    )
+
+
+def test_a_saved_error_of_the_same_type_is_expected_unless_strict() -> None:
+    notebook = {"cells": [saved_error_cell("(1, 2)[0] = 3", "TypeError")]}
+    [cell], _ = notebook_cells(notebook)
+    assert cell.expects == Expectation("TypeError", "as saved")
+    result = judged(cell, error("TypeError", "'tuple' object does not support item assignment"))
+    assert result.failures == []
+    assert result_lines(result)[1] == (
+        "      cell 0: TypeError: 'tuple' object does not support item assignment "
+        "(expected error, as saved)"
+    )
+    # fixed since it was saved: no error is fine
+    assert judged(cell, OK).failures == []
+
+    [strict], _ = notebook_cells(notebook, strict=True)
+    assert strict.expects is None
+    assert len(judged(strict, error("TypeError", "...")).failures) == 1
+
+
+def test_a_saved_error_of_another_type_is_a_failure_naming_both() -> None:
+    [cell], _ = notebook_cells({"cells": [saved_error_cell("'abc'.index('z')", "ValueError")]})
+    [failure] = judged(cell, error("NameError", "name 'abc' is not defined")).failures
+    assert failure.error == (
+        "NameError: name 'abc' is not defined (its saved output shows ValueError)"
+    )
+
+
+def test_the_report_lists_every_failure_and_what_was_not_checked() -> None:
+    result = NotebookResult("broken.ipynb", passed=False, seconds=2.5, cells_run=3)
+    result.cells_skipped = [1, 4]
+    for cell, name in ((2, "ZeroDivisionError"), (5, "KeyError")):
+        judge_cell(Cell(cell, "x", ()), error(name, "boom"), result)
+    assert result_lines(result) == [
+        "  FAILED  broken.ipynb (3 cells, 2.5 s)",
+        "      cell 2: ZeroDivisionError: boom",
+        "      cell 5: KeyError: boom",
+        "      not checked: cells 1, 4 tagged skip-check",
+    ]
+    assert result.not_checked == ["cells 1, 4 tagged skip-check"]
 
 
 def test_the_notebooks_own_kernel_wins_else_the_default() -> None:

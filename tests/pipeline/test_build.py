@@ -3,6 +3,7 @@ stand-in registries, tests/registry)."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -23,10 +24,13 @@ from lite_build.kernel.wheels import STARTUP_RUNNER
 from lite_build.packages.pyodide_lock import verify_lock
 from lite_build.pipeline import BuildResult, build
 from lite_build.pipeline.engine import build_locks
+from lite_build.pipeline.imports import ImportsStep
+from lite_build.pipeline.step import Work
 from lite_build.site.patches import WAIT_ASYNC_SHIM
 from lite_build.site.paths import SITE_MANIFEST
 from lite_build.site.precache import PRECACHE_TEMPLATE
 from lite_build.site.publish import JOURNAL, WRITTEN_FILES
+from tests.conftest import RecordingReporter
 from tests.registry.server import RegistryServer
 from tests.site.test_publish import kill_while_publishing, stage
 
@@ -161,7 +165,7 @@ def test_rebuild_with_nothing_changed_does_no_work(project: Path) -> None:
     before = (project / "_output" / SITE_MANIFEST).stat().st_mtime_ns
     result = rebuild(project)
     assert result.ran == []
-    assert set(result.up_to_date) == {"runtime", "packages", "app", "site"}
+    assert set(result.up_to_date) == {"runtime", "packages", "imports", "app", "site"}
     assert (project / "_output" / SITE_MANIFEST).stat().st_mtime_ns == before
 
 
@@ -193,7 +197,7 @@ def test_a_changed_service_worker_republishes_the_site(
 def test_editing_one_notebook_redoes_only_the_app_and_site(project: Path) -> None:
     make_notebook(project / "content" / "lesson.ipynb", "print('DONE lesson, edited')")
     result = rebuild(project)
-    assert result.ran == ["app", "site"]
+    assert result.ran == ["imports", "app", "site"]
     shipped = (project / "_output" / "files" / "lesson.ipynb").read_text()
     assert "edited" in shipped
     # jupyterlite-core appends a rebuild's lists to the previous build's: each entry stays once
@@ -229,6 +233,34 @@ def test_a_corrupt_notebook_fails_the_build_and_keeps_the_previous_site(project:
     assert rebuild(project).output == project / "_output"
 
 
+def test_an_import_no_kernel_provides_is_a_warning_and_with_strict_an_error(
+    project: Path,
+) -> None:
+    code = "import attrs, msgpack, json\nimport numpy as np\n%pip install requests\nimport helpers"
+    make_notebook(project / "content" / "lesson.ipynb", code)
+    (project / "content" / "helpers.py").write_text("TOOL = 1\n")
+    # the step alone, on the packages the project's build left (the rest of a build is
+    # covered above)
+    config = load_config(cwd=project)
+    reporter = RecordingReporter()
+    ImportsStep(config, Work(config.work_dir), reporter, verbose=False).run()
+    warnings = [line for line in reporter.messages if line.startswith("warning: ")]
+    assert warnings == [
+        'warning: lesson.ipynb, cell 1: %pip install requests: kernel "python" does not ship '
+        'it; add "requests" to the packages of environment "python"',
+        'warning: lesson.ipynb, cell 1: import numpy: kernel "python" does not ship it; add '
+        '"numpy" to the packages of environment "python"',
+    ]
+    before = tree_digest(project / "_output")
+    with pytest.raises(LiteBuildError) as caught:
+        build(dataclasses.replace(config, strict=True))
+    assert str(caught.value) == (
+        "2 import(s) no kernel of the site provides (strict = true):\n"
+        + "\n".join(f"  - {line.removeprefix('warning: ')}" for line in warnings)
+    )
+    assert tree_digest(project / "_output") == before
+
+
 def crash_while_publishing(project: Path) -> None:
     """The state a build killed in the middle of publishing leaves: some of the site's files
     set aside, the journal saying so."""
@@ -257,7 +289,7 @@ def test_a_build_after_a_crashed_publish_restores_the_site_then_publishes_the_ne
     with caplog.at_level(logging.WARNING, logger="lite_build"):
         result = rebuild(project)
 
-    assert result.ran == ["app", "site"]
+    assert result.ran == ["imports", "app", "site"]
     assert f"restored {output} from an interrupted build" in caplog.messages
     assert "after a crash" in (output / "files" / "lesson.ipynb").read_text()
     assert (output / "static" / "pyodide" / "pyodide.mjs").is_file()

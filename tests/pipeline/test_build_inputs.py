@@ -32,7 +32,7 @@ def test_every_option_is_read_by_a_step_or_named_as_no_build_input() -> None:
 
 
 def test_the_steps_are_declared_in_the_order_they_run() -> None:
-    assert list(STEP_OPTIONS) == ["runtime", "packages", "app", "site"]
+    assert list(STEP_OPTIONS) == ["runtime", "packages", "imports", "app", "site"]
 
 
 #: the option each configuration field holds, by (table, key); fields named otherwise
