@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import threading
 import zipfile
@@ -127,8 +128,8 @@ def fetch_text(page: Any, path: str) -> str:
 def sub_path_server(project: Path, tmp_path: Path) -> Iterator[str]:
     """The site mounted at /course/2026/site/ of a plain static server."""
     mount = tmp_path / "www" / SUB_PATH.rstrip("/")
-    mount.parent.mkdir(parents=True)
-    mount.symlink_to(project / "_output", target_is_directory=True)
+    # a copy: the servers never follow a symbolic link out of the folder they serve
+    shutil.copytree(project / "_output", mount)
     server = make_server(tmp_path / "www", port=0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"{server.url}{SUB_PATH}"
