@@ -10,8 +10,30 @@ from urllib.parse import quote
 #: a kernel start is ~15 s on a 2-CPU machine; leave room for a loaded CI host
 KERNEL_TIMEOUT_MS = 180_000
 
-#: outputs that mean a cell failed (tracebacks); stderr alone may be a harmless warning
-ERROR_OUTPUT = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.error"]'
+#: the texts of the outputs that mean a cell failed. JupyterLab renders a cell's error as
+#: stderr (data-mime-type application/vnd.jupyter.stderr, as text on stderr is): what tells
+#: them apart is IPython's traceback, which names the cell ("Cell In[3], line 1", a syntax
+#: error too) or heads its frames "ValueError   Traceback (most recent call last)" (a
+#: traceback printed on stderr, by a kernel's start-up code say, ends that line with a colon)
+ERRORS = r"""() => [...document.querySelectorAll(
+        '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')]
+    .map((node) => node.innerText)
+    .filter((text) => /Cell In\[\d+\], line \d+|\w\s+Traceback \(most recent call last\)$/m
+        .test(text))"""
+
+
+def wait_for_text_or_error(page: Any, text: str, *, timeout: int, polling: int = 250) -> None:
+    """Wait until an output contains ``text``; fail at once, with the error, if a cell fails."""
+    page.wait_for_function(
+        f"""(text) => ({ERRORS})().length > 0
+             || [...document.querySelectorAll('.jp-OutputArea-output')]
+                  .some((node) => node.innerText.includes(text))""",
+        arg=text,
+        timeout=timeout,
+        polling=polling,
+    )
+    errors = "\n".join(page.evaluate(ERRORS))
+    assert not errors, f"a cell failed while waiting for {text!r}:\n{errors}"
 
 
 def open_notebook(page: Any, base_url: str, path: str, *, app: str = "lab") -> None:
@@ -59,17 +81,7 @@ def wait_until_cached(page: Any, suffix: str) -> None:
 
 def wait_for_output(page: Any, text: str, *, timeout: int = KERNEL_TIMEOUT_MS) -> None:
     """Wait until an output contains ``text``; fail at once, with the error, if a cell fails."""
-    page.wait_for_function(
-        """([text, errorSelector]) => document.querySelector(errorSelector)
-             || [...document.querySelectorAll('.jp-OutputArea-output')]
-                  .some(node => node.innerText.includes(text))""",
-        arg=[text, ERROR_OUTPUT],
-        timeout=timeout,
-        polling=250,
-    )
-    errors = page.eval_on_selector_all(ERROR_OUTPUT, "nodes => nodes.map(n => n.innerText)")
-    error = "\n".join(errors)
-    assert not error, f"a cell failed while waiting for {text!r}:\n{error}"
+    wait_for_text_or_error(page, text, timeout=timeout)
 
 
 def outputs_text(page: Any) -> str:
@@ -124,13 +136,7 @@ def run_in_repl(
     page: Any, base_url: str, code: str, expected: str, *, kernel: str = "python"
 ) -> str:
     page.goto(f"{base_url}repl/index.html?kernel={quote(kernel)}&code={quote(code)}")
-    page.wait_for_function(
-        """(expected) => [...document.querySelectorAll('.jp-CodeConsole .jp-OutputArea-output')]
-             .some(node => node.innerText.includes(expected))""",
-        arg=expected,
-        timeout=KERNEL_TIMEOUT_MS,
-        polling=250,
-    )
+    wait_for_text_or_error(page, expected, timeout=KERNEL_TIMEOUT_MS)
     return outputs_text(page)
 
 
@@ -161,14 +167,7 @@ def start_console(page: Any, base_url: str, kernel: str, code: str) -> None:
 def console_result(page: Any, kernel: str, marker: str, *, timeout: int) -> Any:
     """The JSON a console's code prints between ``{marker}-BEGIN`` and ``{marker}-END``, once
     it has (see :func:`console_json`)."""
-    page.wait_for_function(
-        """([errorSelector, end]) => document.querySelector(errorSelector)
-             || [...document.querySelectorAll('.jp-OutputArea-output')]
-                  .some(node => node.innerText.includes(end))""",
-        arg=[ERROR_OUTPUT, f"{marker}-END"],
-        timeout=timeout,
-        polling=500,
-    )
+    wait_for_text_or_error(page, f"{marker}-END", timeout=timeout, polling=500)
     found = re.search(f"{marker}-BEGIN(.*?){marker}-END", outputs_text(page), re.S)
     assert found, f"no result from kernel {kernel!r}:\n{outputs_text(page)[-3000:]}"
     return json.loads(found.group(1))

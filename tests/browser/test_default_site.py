@@ -108,6 +108,21 @@ def test_the_repl_runs_a_line_offline_and_reads_a_data_file_of_the_content(
     assert record.external == []
 
 
+@pytest.mark.parametrize(
+    ("code", "error"),
+    [("1 / 0", "ZeroDivisionError: division by zero"), ("1 /", "SyntaxError: invalid syntax")],
+)
+def test_a_failing_cell_ends_a_tests_wait_at_once_naming_its_error(
+    code: str, error: str, site_url: str, shared_page: tuple[Any, Offline]
+) -> None:
+    # the guard of the browser helpers (tests/browser/lab.py): a cell's error is not taken for
+    # an output still to come (the wait would end in a timeout instead, of another type)
+    page, _ = shared_page
+    with pytest.raises(AssertionError, match="a cell failed while waiting for 'NEVER'") as failed:
+        lab.run_in_repl(page, site_url, code, "NEVER")
+    assert error in str(failed.value)
+
+
 def test_pip_install_of_a_shipped_package_stays_offline(
     site_url: str, shared_page: tuple[Any, Offline]
 ) -> None:
