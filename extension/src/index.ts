@@ -25,6 +25,8 @@ import {
   type IRuntimeReady,
   type ToKernelWorker,
 } from './protocol';
+import { backup } from './backup';
+import { safekeeping } from './safekeeping';
 import { settings } from './settings';
 import { versions } from './versions';
 
@@ -482,4 +484,4 @@ const kernels: JupyterFrontEndPlugin<void> = {
 
 export { PrecomputedSchemaValidator } from './settings';
 
-export default [kernels, offline, versions, settings];
+export default [kernels, offline, versions, settings, safekeeping, backup];
