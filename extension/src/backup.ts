@@ -186,12 +186,17 @@ class LearnersWork {
     const files = await this.changedFiles();
     const paths = Object.keys(files).sort();
     if (!paths.length) {
-      Notification.info('You have not created or changed any file yet: there is nothing to download.', {
-        autoClose: 6000,
-      });
+      Notification.info(
+        'You have not created or changed any file yet: there is nothing to download.',
+        { autoClose: 6000 },
+      );
       return;
     }
-    const about = { site: { id: siteId(), title: siteTitle() }, saved: new Date().toISOString(), files: paths };
+    const about = {
+      site: { id: siteId(), title: siteTitle() },
+      saved: new Date().toISOString(),
+      files: paths,
+    };
     const entries: Record<string, Uint8Array> = {
       ...files,
       [BACKUP_MANIFEST]: new TextEncoder().encode(JSON.stringify(about, null, 1)),
@@ -204,14 +209,18 @@ class LearnersWork {
     );
   }
 
-  /** Put back the files of a backup zip; a file that exists with other text is kept, and the
-   * backup's version saved beside it. */
+  /** Put back the files of a backup zip. A file of the learner's (their own, or a shipped file
+   * they changed) with other text is kept, and the backup's version saved beside it; a shipped
+   * file they never changed is replaced (as on a new computer: "Reset to the Original" brings
+   * the shipped version back). */
   async restore(zip: Uint8Array): Promise<void> {
     let entries: Record<string, Uint8Array>;
     try {
       entries = unzipSync(zip);
     } catch {
-      Notification.error('This file is not a zip of your work: nothing was restored.', { autoClose: 8000 });
+      Notification.error('This file is not a zip of your work: nothing was restored.', {
+        autoClose: 8000,
+      });
       return;
     }
     let restored = 0;
@@ -219,15 +228,18 @@ class LearnersWork {
     const beside: string[] = [];
     for (const path of Object.keys(entries).sort()) {
       const bytes = entries[path];
-      if (path.endsWith('/') || !plainPath(path) || path === BACKUP_MANIFEST || path === HAND_IN_MANIFEST) {
-        continue;
+      const manifest = path === BACKUP_MANIFEST || path === HAND_IN_MANIFEST;
+      if (path.endsWith('/') || !plainPath(path) || manifest) {
+        continue; // a folder (made with its files), or not a file of the learner's
       }
       const existing = await this.contents.get(path, { content: true }).catch(() => null);
-      if (!existing) {
+      const current = existing && (await versionOf(existing));
+      const original = path in this.shipped && sameText(current, this.shipped[path]);
+      if (existing && sameText(current, await versionOfBytes(path, bytes))) {
+        same++;
+      } else if (!existing || original) {
         await saveBytes(this.contents, path, bytes);
         restored++;
-      } else if (sameText(await versionOf(existing), (await versionOfBytes(path, bytes)) ?? undefined)) {
-        same++;
       } else {
         const copy = await freeName(this.contents, labelled(path, `${FROM_BACKUP} ${stamp()}`));
         await saveBytes(this.contents, copy, bytes);
@@ -240,7 +252,10 @@ class LearnersWork {
     }
     if (beside.length) {
       const names = beside.map((path) => `“${PathExt.basename(path)}”`).join(', ');
-      parts.push(`${beside.length} differed from yours, so the backup's version is kept beside yours: ${names}`);
+      parts.push(
+        `${beside.length} differed from yours, so the backup's version is kept beside yours: ` +
+          names,
+      );
     }
     Notification.success(parts.join('; ') + '.', { autoClose: 12_000 });
   }
@@ -270,8 +285,12 @@ class LearnersWork {
     };
     entries[HAND_IN_MANIFEST] = new TextEncoder().encode(JSON.stringify(manifest, null, 1) + '\n');
     const who = learner ? ` - ${learner}` : '';
-    const what = paths.length === 1 ? PathExt.basename(paths[0]).replace(/\.[^.]*$/, '') : `${paths.length} files`;
-    download(safeName(`${siteTitle()} - hand-in - ${what}${who} - ${today()}.zip`), zipSync(entries));
+    const what =
+      paths.length === 1
+        ? PathExt.basename(paths[0]).replace(/\.[^.]*$/, '')
+        : `${paths.length} files`;
+    const name = safeName(`${siteTitle()} - hand-in - ${what}${who} - ${today()}.zip`);
+    download(name, zipSync(entries));
     Notification.success(
       'Your hand-in file is in your downloads: send that zip to your teacher, as they asked.',
       { autoClose: 10_000 },
@@ -344,13 +363,16 @@ export const backup: JupyterFrontEndPlugin<void> = {
       execute: async () => {
         const file = await pickZip();
         if (file) {
-          await work.restore(new Uint8Array(await file.arrayBuffer())).catch(report('Restore My Work'));
+          const zip = new Uint8Array(await file.arrayBuffer());
+          await work.restore(zip).catch(report('Restore My Work'));
         }
       },
     });
     app.commands.addCommand(HAND_IN_COMMAND, {
       label: (args) =>
-        args.source === 'file-browser' ? 'Hand In the Selected Files…' : 'Hand In This Notebook…',
+        args.source === 'file-browser'
+          ? 'Hand In the Selected Files…'
+          : 'Hand In This Notebook…',
       caption: 'Download a hand-in file for your teacher, with a check that it is what you wrote',
       isEnabled: (args) => handInPaths(app, browser, args).length > 0,
       execute: async (args) => {

@@ -136,7 +136,8 @@ class Safekeeping {
 
 export const safekeeping: JupyterFrontEndPlugin<void> = {
   id: '@lite-build/environments-extension:safekeeping',
-  description: "Asks for persistent storage at the first save, and says when learners' work is at risk.",
+  description:
+    "Asks for persistent storage at the first save, and says when learners' work is at risk.",
   autoStart: true,
   activate: (app: JupyterFrontEnd): void => {
     const keeper = new Safekeeping(app);

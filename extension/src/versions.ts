@@ -85,7 +85,7 @@ export async function versionOf(model: Contents.IModel): Promise<IShipped | null
   return null;
 }
 
-export function sameText(a: IShipped | null, b: IShipped | undefined): boolean {
+export function sameText(a: IShipped | null, b: IShipped | null | undefined): boolean {
   if (!a || !b) {
     return false;
   }

@@ -18,7 +18,13 @@ from lite_build.cli import EXIT_ERROR, EXIT_OK, main
 from lite_build.site.jupyterlite import SiteSettings
 from lite_build.site.paths import CONTENT_VERSIONS
 from tests.browser import lab
-from tests.conftest import Offline, Served, exposed_copy
+from tests.conftest import (
+    Offline,
+    Served,
+    assert_nothing_left_the_site,
+    exposed_copy,
+    offline_browser_page,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -94,7 +100,7 @@ def read_file(page: Any, path: str) -> bytes:
 
 
 def test_persistence_is_asked_at_the_first_save_and_work_round_trips_through_a_backup(
-    site: Path, site_url: str, offline_page: tuple[Any, Offline], tmp_path: Path
+    site: Path, site_url: str, offline_page: tuple[Any, Offline], browser: Any, tmp_path: Path
 ) -> None:
     page, record = offline_page
     spy_on_storage(page, quota=10_000_000_000)
@@ -177,6 +183,17 @@ def test_persistence_is_asked_at_the_first_save_and_work_round_trips_through_a_b
     assert MY_EDIT in from_backup
     assert LATER_EDIT not in from_backup
     assert record.external == []
+
+    # on another computer (a fresh browser), the learner's version replaces the shipped one
+    with offline_browser_page(browser) as (fresh, fresh_record):
+        open_lab(fresh, site_url)
+        with fresh.expect_file_chooser() as choosing:
+            from_file_menu(fresh, "Restore My Work…")
+        choosing.value.set_files(backup)
+        fresh.locator(".Toastify__toast").filter(has_text="Restored 3 files.").wait_for()
+        assert MY_EDIT in read_file(fresh, NOTEBOOK).decode()
+        assert read_file(fresh, "notes/ideas.txt") == b"grow tomatoes\n"
+    assert_nothing_left_the_site(fresh_record)
 
 
 def test_a_hand_in_is_verified_by_collect_and_a_tampered_one_is_rejected(
