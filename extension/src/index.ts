@@ -483,5 +483,6 @@ const kernels: JupyterFrontEndPlugin<void> = {
 };
 
 export { PrecomputedSchemaValidator } from './settings';
+export { risks } from './safekeeping';
 
 export default [kernels, offline, versions, settings, safekeeping, backup];

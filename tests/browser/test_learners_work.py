@@ -70,6 +70,14 @@ def spy_on_storage(page: Any, *, quota: int) -> None:
     page.add_init_script(f"({STORAGE_SPY})({quota});")
 
 
+#: the risks the site sees in each of the given storage states (safekeeping.ts's ``risks``)
+RISKS = """async (states) => {
+    const container = window._JUPYTERLAB['@lite-build/environments-extension'];
+    const { risks } = (await container.get('./index'))();
+    return states.map(risks);
+}"""
+
+
 def calls(page: Any) -> dict[str, int]:
     found: dict[str, int] = page.evaluate("() => ({ ...window.liteBuildTestStorageCalls })")
     return found
@@ -220,6 +228,16 @@ def test_a_hand_in_is_verified_by_collect_and_a_tampered_one_is_rejected(
     )
     page.locator(".Toastify__toast").filter(has_text=PRIVATE).wait_for()
     assert calls(page)["persist"] == 1
+    # what the site makes of other answers from the browser (extension/src/safekeeping.ts)
+    assert page.evaluate(
+        RISKS,
+        [
+            {"persisted": True, "usage": 1e6, "quota": 1e10},
+            {"persisted": True, "usage": 9.5e9, "quota": 1e10},
+            {"persisted": False, "usage": 4.6e7, "quota": 5e7},
+            {"persisted": False},
+        ],
+    ) == [[], ["nearly-full"], ["private", "nearly-full"], ["not-persistent"]]
     assert record.external == []
 
     hand_ins = tmp_path / "hand-ins"
