@@ -229,6 +229,39 @@ def make_parser() -> argparse.ArgumentParser:
     )
     bundle.set_defaults(handler=_cmd_bundle, output=None)
 
+    collect = commands.add_parser(
+        "collect",
+        parents=[common],
+        help="verify a folder of learners' hand-ins and write a table (CSV) of them",
+        description=(
+            "Read every hand-in (*.zip downloaded with Hand In This Notebook) in FOLDER, check "
+            "each file against the sha256 in its manifest, compare it with the original the "
+            "site ships, and write a CSV: who, which file, which course version, changed or "
+            "not, verified or tampered. Exits with 1 when a hand-in fails verification (the "
+            "CSV is written all the same)."
+        ),
+    )
+    collect.add_argument("folder", type=Path, metavar="FOLDER")
+    collect.add_argument(
+        "--site",
+        type=Path,
+        metavar="SITE",
+        help="the built site to compare with (default: the project's content)",
+    )
+    collect.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="the project's configuration, when --site is not given (default: ./lite-build.toml)",
+    )
+    collect.add_argument(
+        "--csv",
+        type=Path,
+        metavar="FILE",
+        help="where to write the table (default: FOLDER/hand-ins.csv)",
+    )
+    collect.set_defaults(handler=_cmd_collect)
+
     init = commands.add_parser(
         "init",
         parents=[common],
@@ -370,6 +403,21 @@ def _cmd_embed(args: argparse.Namespace, console: Console) -> int:
     )
     sys.stdout.write(html)
     return EXIT_OK
+
+
+def _cmd_collect(args: argparse.Namespace, console: Console) -> int:
+    from lite_build.commands.collect import collect, project_originals, site_originals
+
+    originals, site_id = site_originals(args.site) if args.site else project_originals(args.config)
+    report = collect(args.folder, originals, site_id)
+    table = args.csv or args.folder / "hand-ins.csv"
+    table.write_text(report.csv_text(), encoding="utf-8")
+    for note in report.notes:
+        console.print(f"[yellow]note:[/] {_escape(note)}")
+    for problem in report.problems:
+        console.print(f"[bold red]not verified:[/] {_escape(problem)}")
+    console.print(f"{_escape(report.summary())}; table: {_escape(str(table))}")
+    return EXIT_ERROR if report.problems else EXIT_OK
 
 
 def _cmd_bundle(args: argparse.Namespace, console: Console) -> int:

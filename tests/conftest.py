@@ -180,6 +180,18 @@ def linked_copy(site: Path, target: Path) -> Path:
     return target
 
 
+def exposed_copy(site: Path, target: Path) -> Path:
+    """A copy of ``site`` that exposes the app to the page (``window.jupyterapp``)."""
+    linked_copy(site, target)
+    config = target / "jupyter-lite.json"
+    data = json.loads(config.read_text())
+    config.unlink()
+    (target / "jupyter-lite.json.gz").unlink(missing_ok=True)
+    data["jupyter-config-data"]["exposeAppInBrowser"] = "true"
+    config.write_text(json.dumps(data))
+    return target
+
+
 def without_snapshots(site: Path, target: Path) -> Path:
     """A copy of the built ``site`` as ``snapshot = false`` would have built it: its settings
     name no kernel snapshot and it ships none (every kernel starts the usual way). What else

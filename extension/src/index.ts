@@ -25,6 +25,8 @@ import {
   type IRuntimeReady,
   type ToKernelWorker,
 } from './protocol';
+import { backup } from './backup';
+import { safekeeping } from './safekeeping';
 import { settings } from './settings';
 import { versions } from './versions';
 
@@ -481,5 +483,6 @@ const kernels: JupyterFrontEndPlugin<void> = {
 };
 
 export { PrecomputedSchemaValidator } from './settings';
+export { risks } from './safekeeping';
 
-export default [kernels, offline, versions, settings];
+export default [kernels, offline, versions, settings, safekeeping, backup];

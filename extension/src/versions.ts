@@ -20,10 +20,12 @@ import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import type { Contents } from '@jupyterlab/services';
 
 const CONTENT_VERSIONS = 'lite-build-content.json';
+/** This site's record (in localStorage) of students' copies of shipped files. */
+const COPIES_KEY = 'lite-build-copies: ';
 const RESET_COMMAND = 'lite-build:reset-to-original';
 
 /** What the site says about one shipped file. */
-interface IShipped {
+export interface IShipped {
   /** the version of the file's bytes */
   sha: string;
   /** notebooks: the version of their cells' text (outputs and metadata left out) */
@@ -42,7 +44,7 @@ export const OPEN_BESIDE = 'Open the New Version Beside Mine';
 export const REPLACE_MINE = 'Replace Mine (Keep a Copy)';
 
 /** The text that decides whether a file was edited: cells' type and source for notebooks. */
-function cellsText(notebook: any): string {
+export function cellsText(notebook: any): string {
   const cells = Array.isArray(notebook?.cells) ? notebook.cells : [];
   return JSON.stringify(
     cells.map((cell: any) => [
@@ -53,7 +55,7 @@ function cellsText(notebook: any): string {
 }
 
 /** The first 16 hex digits of SHA-256, as lite-build writes them; null without WebCrypto. */
-async function digest(data: string | Uint8Array): Promise<string | null> {
+export async function digest(data: string | Uint8Array): Promise<string | null> {
   if (!crypto?.subtle) {
     return null; // not a secure context (plain http on a LAN address)
   }
@@ -62,12 +64,12 @@ async function digest(data: string | Uint8Array): Promise<string | null> {
   return Array.from(hash.slice(0, 8), (byte) => byte.toString(16).padStart(2, '0')).join('');
 }
 
-function base64Bytes(text: string): Uint8Array {
+export function base64Bytes(text: string): Uint8Array {
   return Uint8Array.from(atob(text), (char) => char.charCodeAt(0));
 }
 
 /** The model's version in the terms of ``IShipped`` (cells for notebooks, else bytes). */
-async function versionOf(model: Contents.IModel): Promise<IShipped | null> {
+export async function versionOf(model: Contents.IModel): Promise<IShipped | null> {
   if (model.type === 'notebook') {
     const cells = await digest(cellsText(model.content));
     return cells ? { sha: '', cells } : null;
@@ -83,7 +85,7 @@ async function versionOf(model: Contents.IModel): Promise<IShipped | null> {
   return null;
 }
 
-function sameText(a: IShipped | null, b: IShipped | undefined): boolean {
+export function sameText(a: IShipped | null, b: IShipped | null | undefined): boolean {
   if (!a || !b) {
     return false;
   }
@@ -91,13 +93,13 @@ function sameText(a: IShipped | null, b: IShipped | undefined): boolean {
 }
 
 /** "lesson.ipynb" -> "lesson (my copy 2026-11-28 14-05).ipynb" */
-function labelled(path: string, label: string): string {
+export function labelled(path: string, label: string): string {
   const ext = PathExt.extname(path);
   const stem = path.slice(0, path.length - ext.length);
   return `${stem} (${label})${ext}`;
 }
 
-function stamp(): string {
+export function stamp(): string {
   const now = new Date();
   const two = (n: number) => String(n).padStart(2, '0');
   return (
@@ -106,14 +108,48 @@ function stamp(): string {
   );
 }
 
+/** The site's name for its browser storage: a key per site in the origin's localStorage. */
+export function storageName(): string {
+  return PageConfig.getOption('contentsStorageName') || PageConfig.getBaseUrl();
+}
+
+function copiesKey(): string {
+  return COPIES_KEY + storageName();
+}
+
+/** The shipped version a student's saved copy of ``path`` started from, if they saved one. */
+export function startedFrom(path: string): IShipped | null {
+  try {
+    const copies: Record<string, ICopy> = JSON.parse(localStorage.getItem(copiesKey()) || '{}');
+    return copies[path]?.base ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** ``path``, or "stem 2.ext", "stem 3.ext"... : the first name no file has. */
+export async function freeName(contents: Contents.IManager, path: string): Promise<string> {
+  const ext = PathExt.extname(path);
+  const stem = path.slice(0, path.length - ext.length);
+  for (let n = 1; ; n++) {
+    const candidate = n === 1 ? path : `${stem} ${n}${ext}`;
+    const exists = await contents.get(candidate, { content: false }).then(
+      () => true,
+      () => false,
+    );
+    if (!exists) {
+      return candidate;
+    }
+  }
+}
+
 class ContentVersions {
   constructor(
     private readonly app: JupyterFrontEnd,
     private readonly docManager: IDocumentManager | null,
     private readonly shipped: Record<string, IShipped>,
   ) {
-    const storage = PageConfig.getOption('contentsStorageName') || PageConfig.getBaseUrl();
-    this.key = `lite-build-copies: ${storage}`;
+    this.key = copiesKey();
   }
 
   isShipped(path: string): boolean {
@@ -217,7 +253,7 @@ class ContentVersions {
   /** Keep the student's version as a dated copy, then let the shipped version show. */
   private async replaceMine(path: string): Promise<string> {
     const mine = await this.contents.get(path, { content: true });
-    const copy = await this.freeName(labelled(path, `my copy ${stamp()}`));
+    const copy = await freeName(this.contents, labelled(path, `my copy ${stamp()}`));
     await this.contents.save(copy, {
       type: mine.type,
       format: mine.format,
@@ -235,7 +271,7 @@ class ContentVersions {
     if (!response.ok) {
       throw new Error(`${path}: HTTP ${response.status}`);
     }
-    const target = await this.freeName(name);
+    const target = await freeName(this.contents, name);
     if (path.endsWith('.ipynb')) {
       await this.contents.save(target, {
         type: 'notebook',
@@ -251,21 +287,6 @@ class ContentVersions {
       });
     }
     return target;
-  }
-
-  private async freeName(path: string): Promise<string> {
-    const ext = PathExt.extname(path);
-    const stem = path.slice(0, path.length - ext.length);
-    for (let n = 1; ; n++) {
-      const candidate = n === 1 ? path : `${stem} ${n}${ext}`;
-      const exists = await this.contents.get(candidate, { content: false }).then(
-        () => true,
-        () => false,
-      );
-      if (!exists) {
-        return candidate;
-      }
-    }
   }
 
   private open(path: string, beside: IDocumentWidget): void {
@@ -301,7 +322,7 @@ class ContentVersions {
   private readonly checking = new Set<string>();
 }
 
-async function loadShipped(): Promise<Record<string, IShipped> | null> {
+export async function loadShipped(): Promise<Record<string, IShipped> | null> {
   const url = URLExt.join(PageConfig.getBaseUrl(), CONTENT_VERSIONS);
   try {
     const response = await fetch(url);
@@ -312,7 +333,7 @@ async function loadShipped(): Promise<Record<string, IShipped> | null> {
 }
 
 /** The path the command acts on: given, the file browser's selected file, or the document's. */
-function targetPath(
+export function targetPath(
   app: JupyterFrontEnd,
   browser: IDefaultFileBrowser | null,
   args: Record<string, unknown>,

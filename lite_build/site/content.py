@@ -130,12 +130,19 @@ def content_versions(files_dir: Path) -> dict[str, object]:
     for path in sorted(files_dir.rglob("*")):
         if not path.is_file() or path.name.endswith((".gz", ".br")):
             continue
-        data = path.read_bytes()
-        version = {"sha": _short_hash(data)}
-        if path.suffix == ".ipynb":
-            version["cells"] = _short_hash(cells_text(json.loads(data)).encode())
-        versions[path.relative_to(files_dir).as_posix()] = version
+        versions[path.relative_to(files_dir).as_posix()] = file_version(
+            path.name, path.read_bytes()
+        )
     return {"format": 1, "files": versions}
+
+
+def file_version(name: str, data: bytes) -> dict[str, str]:
+    """The version of one file called ``name`` holding ``data``, as ``content_versions`` writes
+    it: ``sha``, and ``cells`` for a notebook."""
+    version = {"sha": _short_hash(data)}
+    if name.endswith(".ipynb"):
+        version["cells"] = _short_hash(cells_text(json.loads(data)).encode())
+    return version
 
 
 def cells_text(notebook: dict[str, Any]) -> str:

@@ -171,3 +171,46 @@ def console_result(page: Any, kernel: str, marker: str, *, timeout: int) -> Any:
     found = re.search(f"{marker}-BEGIN(.*?){marker}-END", outputs_text(page), re.S)
     assert found, f"no result from kernel {kernel!r}:\n{outputs_text(page)[-3000:]}"
     return json.loads(found.group(1))
+
+
+def show_tab(page: Any, name: str) -> None:
+    """Open notebook ``name`` from the file browser of the page as it is (or bring its tab to
+    front if it is open already), and make it current."""
+    item = page.locator(".jp-DirListing-item").filter(
+        has=page.locator(".jp-DirListing-itemText").get_by_text(name, exact=True)
+    )
+    item.wait_for(timeout=KERNEL_TIMEOUT_MS)
+    item.dblclick()
+    tab = page.locator(".lm-DockPanel .lm-TabBar-tabLabel").get_by_text(name, exact=True)
+    tab.wait_for(timeout=KERNEL_TIMEOUT_MS)
+    tab.click()
+    page.click(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell .jp-InputArea-prompt >> nth=0")
+
+
+def edit_and_save(page: Any, text: str) -> None:
+    """Type ``text`` at the end of the current notebook's first code cell, then save."""
+    edit(page, text)
+    save(page)
+
+
+def edit(page: Any, text: str) -> None:
+    """Type ``text`` at the end of the current notebook's first code cell."""
+    editor = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .cm-content").first
+    editor.click()
+    page.keyboard.press("Control+End")
+    page.keyboard.type(f"  {text}")
+    page.keyboard.press("Escape")
+
+
+def save(page: Any) -> None:
+    page.keyboard.press("Control+s")
+    page.wait_for_selector(
+        ".lm-DockPanel .lm-TabBar-tab.lm-mod-current:not(.jp-mod-dirty)", timeout=30_000
+    )
+
+
+def file_names(page: Any) -> list[str]:
+    names: list[str] = page.eval_on_selector_all(
+        ".jp-DirListing-itemText", "nodes => nodes.map((node) => node.innerText)"
+    )
+    return names

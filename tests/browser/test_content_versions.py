@@ -63,45 +63,7 @@ def open_tab(page: Any, url: str, name: str) -> None:
     """Open notebook ``name`` from the file browser, as a student does, and make it current
     (JupyterLab also restores the tabs open before)."""
     page.goto(f"{url}lab/index.html")
-    show_tab(page, name)
-
-
-def show_tab(page: Any, name: str) -> None:
-    """Open notebook ``name`` from the file browser of the page as it is (or bring its tab to
-    front if it is open already), and make it current."""
-    item = page.locator(".jp-DirListing-item").filter(
-        has=page.locator(".jp-DirListing-itemText").get_by_text(name, exact=True)
-    )
-    item.wait_for(timeout=lab.KERNEL_TIMEOUT_MS)
-    item.dblclick()
-    tab = page.locator(".lm-DockPanel .lm-TabBar-tabLabel").get_by_text(name, exact=True)
-    tab.wait_for(timeout=lab.KERNEL_TIMEOUT_MS)
-    tab.click()
-    page.click(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell .jp-InputArea-prompt >> nth=0")
-
-
-def edit_and_save(page: Any, text: str) -> None:
-    """Type ``text`` at the end of the current notebook's first cell, then save."""
-    editor = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell .cm-content").first
-    editor.click()
-    page.keyboard.press("Control+End")
-    page.keyboard.type(f"  {text}")
-    page.keyboard.press("Escape")
-    save(page)
-
-
-def save(page: Any) -> None:
-    page.keyboard.press("Control+s")
-    page.wait_for_selector(
-        ".lm-DockPanel .lm-TabBar-tab.lm-mod-current:not(.jp-mod-dirty)", timeout=30_000
-    )
-
-
-def file_names(page: Any) -> list[str]:
-    names: list[str] = page.eval_on_selector_all(
-        ".jp-DirListing-itemText", "nodes => nodes.map((node) => node.innerText)"
-    )
-    return names
+    lab.show_tab(page, name)
 
 
 def test_a_student_who_edited_a_changed_lesson_is_told_and_keeps_both(
@@ -114,11 +76,11 @@ def test_a_student_who_edited_a_changed_lesson_is_told_and_keeps_both(
 
     # one student edits the lesson; the other notebook is only run and saved (as autosave does)
     open_tab(page, url, "lesson.ipynb")
-    edit_and_save(page, MY_EDIT)
+    lab.edit_and_save(page, MY_EDIT)
     open_tab(page, url, "other.ipynb")
     lab.run_all_cells(page)
     lab.wait_for_output(page, "OTHER v1")
-    save(page)
+    lab.save(page)
 
     write_course(tmp_path, "v2")
     build(load_config(cwd=tmp_path))
@@ -142,7 +104,7 @@ def test_a_student_who_edited_a_changed_lesson_is_told_and_keeps_both(
     # "Reset to the Original": the new version in place, the student's kept as a dated copy.
     # The lesson is open first, so the open notebook must show the original too (not left to
     # JupyterLab's restoring of the tabs open before, which may not have saved them all)
-    show_tab(page, "lesson.ipynb")
+    lab.show_tab(page, "lesson.ipynb")
     assert "LESSON v2" not in wait_for_tab_text(page, "lesson.ipynb", MY_EDIT)
     page.locator(".jp-DirListing-item", has_text="lesson.ipynb").first.click(button="right")
     page.locator(".lm-Menu-itemLabel", has_text=RESET).click()
@@ -152,7 +114,7 @@ def test_a_student_who_edited_a_changed_lesson_is_told_and_keeps_both(
             .some((node) => node.innerText.startsWith('lesson (my copy '))""",
         timeout=30_000,
     )
-    names = file_names(page)
+    names = lab.file_names(page)
     assert {"lesson.ipynb", "lesson (new version).ipynb", "other.ipynb", "unopened.ipynb"} <= set(
         names
     )
@@ -184,7 +146,7 @@ def test_two_sites_on_one_host_never_see_each_others_files(
 ) -> None:
     page, record = offline_page
     open_tab(page, f"{two_sites}a/", "lesson.ipynb")
-    edit_and_save(page, MY_EDIT)
+    lab.edit_and_save(page, MY_EDIT)
 
     open_tab(page, f"{two_sites}b/", "lesson.ipynb")
     text = wait_for_tab_text(page, "lesson.ipynb", "LESSON b")

@@ -15,7 +15,7 @@ from lite_build.config import load_config
 from lite_build.pipeline.imports import IMPORTS_JSON
 from lite_build.site.paths import PRECACHE_WORKER
 from tests.browser import lab
-from tests.conftest import REPO, Offline, Served, linked_copy
+from tests.conftest import REPO, Offline, Served, exposed_copy, linked_copy
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -283,18 +283,6 @@ def test_without_its_snapshot_a_kernel_starts_the_usual_way(
     assert "HTTP 404" in line
     assert not [line for line in record.console if RESTORED.match(line)]
     assert record.external == []
-
-
-def exposed_copy(site: Path, target: Path) -> Path:
-    """A copy of ``site`` that exposes the app to the page (``window.jupyterapp``)."""
-    linked_copy(site, target)
-    config = target / "jupyter-lite.json"
-    data = json.loads(config.read_text())
-    config.unlink()
-    (target / "jupyter-lite.json.gz").unlink(missing_ok=True)
-    data["jupyter-config-data"]["exposeAppInBrowser"] = "true"
-    config.write_text(json.dumps(data))
-    return target
 
 
 @pytest.fixture
