@@ -99,6 +99,9 @@ export interface IPrecacheState {
   complete: boolean;
   cached: number;
   total: number;
+  /** files whose bytes from the server did not match this build's list (not stored): the
+   * site was rebuilt while the cache filled, or the host changes what it serves */
+  refused: string[];
 }
 
 /** page -> service worker: which workers do you control? */
@@ -127,6 +130,9 @@ export interface IPrecacheList {
   fresh: string[];
   /** kept only once a page fetched them (a kernel's snapshot) */
   onDemand?: string[];
+  /** every file of `files` and `onDemand` -> [its SHA-256 in hex, its size in bytes]: the
+   * worker stores and serves no other bytes under its name */
+  integrity: Record<string, [string, number]>;
 }
 
 // ---- the page's globals -------------------------------------------------------------------

@@ -198,13 +198,27 @@ class ContentVersions {
       this.remember(path, latest); // already the latest text
       return;
     }
-    if (sameText(mine, copy.base)) {
+    if (sameText(mine, copy.base) && !widget.context.model.dirty) {
       // saved but never edited (run, or autosaved): the new version replaces it, no copy needed
       await this.contents.delete(path);
-      await widget.context.revert();
-      return;
+      // unless the student started typing meanwhile (the open document is theirs at once, and
+      // the comparison took a moment): checked last, right before the document is replaced
+      if (!widget.context.model.dirty) {
+        await widget.context.revert();
+        return;
+      }
+      await this.keepTyping(widget, path, copy.base);
+    } else if (sameText(mine, copy.base)) {
+      await this.keepTyping(widget, path, copy.base);
     }
     await this.askWhatToKeep(widget, path, latest);
+  }
+
+  /** The student typed into the open document before it could be replaced: what they typed
+   * becomes their saved copy (of the version they started from), and they are asked. */
+  private async keepTyping(widget: IDocumentWidget, path: string, base: IShipped) {
+    await widget.context.save();
+    this.remember(path, base);
   }
 
   /** "Reset to the Original": the shipped version back, the student's copy kept beside it. */

@@ -120,6 +120,7 @@ class SiteStep(Step):
         # for hosts and offline use: last, so the precache lists and the .gz siblings see every file
         write_hosting_files(staging, isolated=config.isolated)
         if config.precache:
-            install_precache(staging)
+            # patched first: the precache lists each file's hash, and serves no other bytes
             patches.apply_offline(staging)
+            install_precache(staging)
         compress_site(staging)

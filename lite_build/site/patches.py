@@ -141,7 +141,8 @@ def apply(site: Path, *, title: str) -> None:
 
 
 def apply_offline(site: Path) -> None:
-    """The patch the offline service worker needs (after precache.install_precache)."""
+    """The patch the offline service worker needs (before precache.install_precache, which
+    lists every file's hash)."""
     if not keep_worker_registered(site):
         raise patch_missed(
             "the service worker's version fix",

@@ -8,7 +8,9 @@ site's own files from a cache and lets every other request fall through to Jupyt
 The list of files and the cache's name come from the build: the name is a hash of every
 file's content, so a rebuild that changes anything gets a new cache (and a new worker, because
 the ``importScripts`` line carries the hash), and the old cache is dropped once the new one is
-complete.
+complete. The list also gives each file's sha256 and size: the worker stores and serves only
+bytes that match them, so a cache never holds another build's file (a rebuild while it fills)
+or one another script of the same origin wrote into it.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from lite_build.errors import LiteBuildError
@@ -50,6 +52,8 @@ class Precache:
     size: int
     #: served and kept by the worker like the others, but never fetched in the background
     on_demand: tuple[str, ...] = ()
+    #: every listed file (``files`` and ``on_demand``) -> (sha256 in hex, size in bytes)
+    integrity: dict[str, tuple[str, int]] = field(default_factory=dict)
 
     @property
     def fresh(self) -> tuple[str, ...]:
@@ -91,18 +95,25 @@ def plan_precache(site: Path) -> Precache:
     digest = hashlib.sha256()
     names = []
     on_demand = []
+    integrity = {}
     size = 0
     for path in _kept_files(site):
         name = path.relative_to(site).as_posix()
         data = path.read_bytes()
-        digest.update(f"{name}\0{hashlib.sha256(data).hexdigest()}\n".encode())
+        sha256 = hashlib.sha256(data).hexdigest()
+        digest.update(f"{name}\0{sha256}\n".encode())
+        integrity[name] = (sha256, len(data))
         if path.name in ON_DEMAND_NAMES:
             on_demand.append(name)
         else:
             names.append(name)
             size += len(data)
     return Precache(
-        version=digest.hexdigest()[:16], files=tuple(names), size=size, on_demand=tuple(on_demand)
+        version=digest.hexdigest()[:16],
+        files=tuple(names),
+        size=size,
+        on_demand=tuple(on_demand),
+        integrity=integrity,
     )
 
 
@@ -115,6 +126,7 @@ def worker_script(precache: Precache) -> str:
             "files": list(precache.files),
             "fresh": list(precache.fresh),
             "onDemand": list(precache.on_demand),
+            "integrity": {name: list(entry) for name, entry in precache.integrity.items()},
         },
         separators=(",", ":"),
         ensure_ascii=False,

@@ -22,7 +22,22 @@ pytestmark = [pytest.mark.browser, pytest.mark.integration]
 NOTICE_TITLE = "A newer version of this file"
 OPEN_BESIDE = "Open the New Version Beside Mine"
 RESET = "Reset to the Original"
+KEEP_MINE = "Keep Mine"
 MY_EDIT = "# my own note"
+TYPED_AT_ONCE = "# typed the moment it opened"
+
+#: holds the page's SHA-256 (crypto.subtle.digest) of the "typed" notebook's first version
+#: until ``window.liteBuildTestRelease()``: the moment between that notebook opening (the
+#: workspace reopens it with the page) and the comparison of versions.ts, made as long as the
+#: test needs to type into it
+HOLD_DIGEST = """(() => {
+    const digest = crypto.subtle.digest.bind(crypto.subtle);
+    const held = new Promise((resolve) => { window.liteBuildTestRelease = resolve; });
+    crypto.subtle.digest = async (algorithm, data) => {
+        if (new TextDecoder().decode(data).includes('TYPED v1')) await held;
+        return digest(algorithm, data);
+    };
+})()"""
 
 #: the text of the notebook open in the tab labelled ``name`` (null if there is no such tab)
 TAB_TEXT = """(name) => {
@@ -37,7 +52,7 @@ TAB_TEXT = """(name) => {
 def write_course(root: Path, version: str, *, title: str = "Versions") -> None:
     (root / "lessons").mkdir(parents=True, exist_ok=True)
     (root / "lite-build.toml").write_text(f'title = "{title}"\ncontent = ["lessons"]\n')
-    for name in ("lesson", "other", "unopened"):
+    for name in ("lesson", "other", "typed", "unopened"):
         notebook = nbformat.v4.new_notebook()
         notebook.cells = [nbformat.v4.new_code_cell(f"print('{name.upper()} {version}')")]
         nbformat.write(notebook, root / "lessons" / f"{name}.ipynb")
@@ -73,14 +88,16 @@ def test_a_student_who_edited_a_changed_lesson_is_told_and_keeps_both(
     build(load_config(cwd=tmp_path))
     url = serve_site(tmp_path / "_output").url
     page, record = offline_page
+    page.add_init_script(HOLD_DIGEST)
 
-    # one student edits the lesson; the other notebook is only run and saved (as autosave does)
+    # one student edits the lesson; the other notebooks are only run and saved (as autosave does)
     open_tab(page, url, "lesson.ipynb")
     lab.edit_and_save(page, MY_EDIT)
-    open_tab(page, url, "other.ipynb")
-    lab.run_all_cells(page)
-    lab.wait_for_output(page, "OTHER v1")
-    lab.save(page)
+    for name in ("other", "typed"):
+        open_tab(page, url, f"{name}.ipynb")
+        lab.run_all_cells(page)
+        lab.wait_for_output(page, f"{name.upper()} v1")
+        lab.save(page)
 
     write_course(tmp_path, "v2")
     build(load_config(cwd=tmp_path))
@@ -98,6 +115,17 @@ def test_a_student_who_edited_a_changed_lesson_is_told_and_keeps_both(
     open_tab(page, url, "other.ipynb")
     assert "OTHER v1" not in wait_for_tab_text(page, "other.ipynb", "OTHER v2")
     assert not dialog.count()
+    # ... unless the student types into it before the comparison is done: what they typed stays
+    tab = page.locator(".lm-DockPanel .lm-TabBar-tab").filter(has_text="typed.ipynb")
+    tab.click()
+    editor = page.locator(f"#{tab.get_attribute('data-id')} .jp-Cell .cm-content").first
+    editor.focus()
+    page.keyboard.press("Control+End")
+    page.keyboard.type(f"  {TYPED_AT_ONCE}")
+    page.evaluate("() => window.liteBuildTestRelease()")
+    dialog.get_by_text(NOTICE_TITLE).wait_for(timeout=lab.KERNEL_TIMEOUT_MS)
+    dialog.get_by_role("button", name=KEEP_MINE).click()
+    assert "TYPED v1" in wait_for_tab_text(page, "typed.ipynb", TYPED_AT_ONCE)
     open_tab(page, url, "unopened.ipynb")
     wait_for_tab_text(page, "unopened.ipynb", "UNOPENED v2")
 

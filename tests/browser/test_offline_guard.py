@@ -90,13 +90,27 @@ def test_a_request_from_the_service_worker_to_another_host_is_caught(
     assert f"{CANARY}service-worker" in record.external
 
 
+#: each way a notebook reaches another host, each with its own address: from Python
+#: (pyodide.http's fetch and its synchronous XMLHttpRequest, JavaScript's fetch through `js`)
+#: and from JavaScript code the kernel runs
+REACHING_OUT = {
+    "js-fetch": "import js\nawait js.fetch('{url}')",
+    "pyfetch": "from pyodide.http import pyfetch\nawait pyfetch('{url}')",
+    "open-url": "from pyodide.http import open_url\nopen_url('{url}')",
+    "javascript": "import js\nawait js.eval(\"fetch('{url}')\")",
+}
+
+
 def test_lite_build_check_catches_a_notebook_that_reaches_another_host(tmp_path: Path) -> None:
     (tmp_path / "content").mkdir()
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [
         nbformat.v4.new_code_cell(
-            f"import js\ntry:\n    await js.fetch('{CANARY}check')\nexcept Exception:\n    pass"
+            "try:\n"
+            + "".join(f"    {line}\n" for line in code.format(url=f"{CANARY}{name}").splitlines())
+            + "except Exception:\n    pass"
         )
+        for name, code in REACHING_OUT.items()
     ]
     nbformat.write(notebook, tmp_path / "content" / "reaches-out.ipynb")
     (tmp_path / "lite-build.toml").write_text('title = "Canary"\nsnapshot = false\n')
@@ -112,7 +126,8 @@ def test_lite_build_check_catches_a_notebook_that_reaches_another_host(tmp_path:
     )
 
     report = json.loads((tmp_path / "report.json").read_text())
-    assert report["blocked_requests"] == [f"{CANARY}check"]
+    assert sorted(report["blocked_requests"]) == sorted(f"{CANARY}{name}" for name in REACHING_OUT)
     assert report["passed"] is False
     assert checked.returncode != 0
-    assert f"blocked request to another host: {CANARY}check" in checked.stdout + checked.stderr
+    for name in REACHING_OUT:
+        assert f"blocked request to another host: {CANARY}{name}" in checked.stdout + checked.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 from pathlib import Path
 
@@ -77,6 +78,22 @@ def test_pages_config_and_content_are_fresh_the_app_runtime_and_wheels_cache_fir
         "lab/jupyter-lite.json",
     )
     assert '"fresh":["api/contents/all.json",' in worker_script(plan_precache(site))
+
+
+def test_every_listed_file_carries_its_sha256_and_size_for_the_worker(tmp_path: Path) -> None:
+    site = make_site(tmp_path)
+    add_snapshots(site)
+    precache = plan_precache(site)
+
+    snapshot = site / "static/environments/python/kernel.snapshot"
+    assert precache.integrity["build/app.js"] == (hashlib.sha256(b"x" * 5000).hexdigest(), 5000)
+    assert precache.integrity[snapshot.relative_to(site).as_posix()] == (
+        hashlib.sha256(snapshot.read_bytes()).hexdigest(),
+        snapshot.stat().st_size,
+    )
+    assert sorted(precache.integrity) == sorted([*precache.files, *precache.on_demand])
+    listed = json.loads(worker_script(precache).split("\n", 1)[0].split(" = ", 1)[1][:-1])
+    assert listed["integrity"]["build/app.js"] == [hashlib.sha256(b"x" * 5000).hexdigest(), 5000]
 
 
 def test_the_precache_version_changes_with_any_content_and_only_then(tmp_path: Path) -> None:

@@ -26,7 +26,29 @@
 // pass: a kernel snapshot is larger than what a browser's HTTP cache may keep. Once the cache is
 // complete, caches of earlier builds are deleted: a new build replaces the cache instead of
 // mixing versions. Until then, offline requests this build's cache cannot answer fall back to an
-// earlier build's cache, so the site keeps working offline during the hand-over.
+// earlier build's cache for the files the rebuild did not change, so the site keeps working
+// offline during the hand-over as far as it can without mixing builds.
+//
+// Only this build's bytes. The build lists each file's SHA-256 and size (IPrecacheList's
+// `integrity`), and the worker checks every response against them before storing it: a file the
+// server changed since this worker was installed (the site was rebuilt while the cache filled)
+// is refused, not stored, and reported to the page (IPrecacheState's `refused`); the filling goes
+// on, stays incomplete, and the worker asks the host for the newer build's worker. So a cache
+// never holds a new lock next to old wheels. Nor does serving trust the cache: any script of the
+// same origin (another site in another folder of the host, an HTML file in the content, kernel
+// code through `js.caches`) can write into CacheStorage, and IndexedDB is no safer, so there is
+// no place to keep "verified" that such a script could not forge. Every cache hit is hashed
+// again before it is served; an entry that does not match is deleted and the file comes from
+// the network (measured in Chromium on 2 CPUs: SHA-256 of the whole default site, 50 MB, takes
+// about 0.1 s, spread over the files a page loads; see docs/serving.md). An earlier build's cache
+// (the hand-over below) answers only with bytes that are this build's file too, i.e. files the
+// rebuild left unchanged: two builds never mix, even offline.
+//
+// Hand-written, not Workbox: Workbox's precache checks a file at most when it downloads it
+// (`integrity`, via the browser's subresource integrity) and serves its cache as it finds it,
+// fills in the install event (the first visit's start would compete with the download of the
+// whole site) and has no network-first-with-timeout for content or files kept on demand; what
+// is left here is that policy, which Workbox would need as much code for.
 //
 // JupyterLite's worker skips waiting and claims open pages, so a new build's worker takes over
 // at the first visit after the rebuild. A page learns the state by posting an IPrecacheRequest
@@ -66,7 +88,15 @@ const FRESH = new Set(PRECACHE.fresh);
 // how long a fresh file waits for the network before the cached copy is used (a classroom
 // network that hangs must not hang the site)
 const NETWORK_TIMEOUT_MS = 4000;
-const MATCH: CacheQueryOptions = { ignoreVary: true, ignoreSearch: true };
+// Each file has one key in the cache, its own URL without a query (keyFor), looked up exactly:
+// an entry stored under another URL (the same path with a query, put there by some other
+// script) is never found for it. A request's query string is dropped when it is mapped to the
+// site's file (sitePath): on a static site it never selects another file (lite-build's servers
+// and static hosts ignore it), and the app adds its own only against HTTP caches
+// (`service-worker.js?enableCache=false`, webpack's chunk versions) or for the page's script
+// (`repl/index.html?kernel=...&code=...`), so the cached file is the one the host would serve.
+const MATCH: CacheQueryOptions = { ignoreVary: true };
+const INTEGRITY = PRECACHE.integrity;
 
 let foreground = 0; // the page's own network requests in flight
 let waiters: (() => void)[] = [];
@@ -79,6 +109,54 @@ let fill: Promise<IPrecacheState> | null = null;
 let direct = false;
 const passed = new Map<string, string>();
 const kept = new Set<string>();
+/** the files whose bytes from the server were not this build's (see the top) */
+const refused = new Set<string>();
+
+function hex(bytes: ArrayBuffer): string {
+  return Array.from(new Uint8Array(bytes), (byte) => byte.toString(16).padStart(2, '0')).join('');
+}
+
+/** Whether `bytes` are this build's file `path`: its size, then its SHA-256. */
+async function isThisBuilds(path: string, bytes: ArrayBuffer): Promise<boolean> {
+  const [sha256, size] = INTEGRITY[path];
+  return bytes.byteLength === size && hex(await crypto.subtle.digest('SHA-256', bytes)) === sha256;
+}
+
+/** `response` (from the network) stored as `path` when its bytes are this build's; else refused
+ * and reported. Stored as the bytes that were checked, not streamed, so they cannot differ. */
+async function put(cache: Cache, path: string, response: Response): Promise<boolean> {
+  const bytes = await response.arrayBuffer();
+  if (!(await isThisBuilds(path, bytes))) {
+    if (!refused.has(path)) {
+      refused.add(path);
+      console.warn(
+        `lite-build precache: the server's ${path} is not this build's (rebuilt?); not kept`,
+      );
+      // a rebuild made a new worker: look for it now, not at the next visit
+      void self.registration.update().catch(() => undefined);
+    }
+    return false;
+  }
+  refused.delete(path);
+  const { status, statusText, headers } = response;
+  await cache.put(keyFor(path), new Response(bytes, { status, statusText, headers }));
+  return true;
+}
+
+/** `path` from `cache`, only when its bytes are this build's `path`. Checked at every hit, as
+ * anything else on this origin may have written the entry (see the top); a foreign entry in
+ * this build's own cache (`own`) is deleted, so the filling fetches the file again. */
+async function verified(cache: Cache, path: string, own: boolean): Promise<Response | undefined> {
+  const response = await cache.match(keyFor(path), MATCH);
+  if (!response) return undefined;
+  // the copy is read and checked; the cache's own response is served (and keeps its body)
+  if (await isThisBuilds(path, await response.clone().arrayBuffer())) return response;
+  if (own) {
+    console.warn(`lite-build precache: the cached ${path} is not this build's; dropped`);
+    await cache.delete(keyFor(path), MATCH);
+  }
+  return undefined;
+}
 
 function keyFor(path: string): string {
   return new URL(path.split('/').map(encodeURIComponent).join('/'), BASE).href;
@@ -119,30 +197,30 @@ function foregroundFetch(request: Request): Promise<Response> {
   });
 }
 
-/** `path` from this build's cache, else (e.g. offline during a hand-over) an earlier one's. */
+/** `path` from this build's cache, else (e.g. offline during a hand-over) from an earlier
+ * one's when the rebuild left that file as it was: always this build's bytes. */
 async function cached(path: string, anyBuild: boolean): Promise<Response | undefined> {
   const cache = await caches.open(CACHE);
-  let response = await cache.match(keyFor(path), MATCH);
-  if (!response && filling.has(path)) {
-    await filling.get(path)!.catch(() => null);
-    response = await cache.match(keyFor(path), MATCH);
-  }
+  if (filling.has(path)) await filling.get(path)!.catch(() => null);
+  const response = await verified(cache, path, true);
   if (response || !anyBuild) return response;
   for (const name of await caches.keys()) {
     if (isEarlierBuild(name)) {
-      response = await (await caches.open(name)).match(keyFor(path), MATCH);
-      if (response) return response;
+      const earlier = await verified(await caches.open(name), path, false);
+      if (earlier) return earlier;
     }
   }
   return undefined;
 }
 
-/** Stored while the page already reads the response: no wait for the whole body. */
+/** Stored while the page already reads the response: no wait for the whole body. The page
+ * gets the response as the host sent it (as it would without this worker); it is kept only
+ * when its bytes are this build's. */
 function keep(event: FetchEvent, path: string, response: Response): Response {
   if (storable(response)) {
     // cloned now: once the page reads the response, its body can no longer be cloned
     const copy = response.clone();
-    event.waitUntil(caches.open(CACHE).then((cache) => cache.put(keyFor(path), copy)));
+    event.waitUntil(caches.open(CACHE).then((cache) => put(cache, path, copy)));
   }
   return response;
 }
@@ -178,19 +256,20 @@ async function networkFirst(event: FetchEvent, path: string): Promise<Response> 
 }
 
 /** `path` into `cache` unless it holds it (`present`: what it held when the filling
- * began); fetched by the URL the page used for it, if the page asked. */
-async function store(cache: Cache, present: Set<string>, path: string): Promise<void> {
+ * began; checked when served); fetched by the URL the page used for it, if the page asked.
+ * Whether the cache holds it now (false: the server's bytes were not this build's). */
+async function store(cache: Cache, present: Set<string>, path: string): Promise<boolean> {
   const key = keyFor(path);
-  if (present.has(key)) return;
+  if (present.has(key)) return true;
   await quiet();
-  if (await cache.match(key, MATCH)) return;
+  if (await cache.match(key, MATCH)) return true;
   const stored = fetch(passed.get(path) || key, { cache: 'no-cache' }).then((response) => {
     if (!storable(response)) throw new Error(`${path}: HTTP ${response.status}`);
-    return cache.put(key, response);
+    return put(cache, path, response);
   });
-  filling.set(path, stored);
+  filling.set(path, stored.then(() => undefined));
   try {
-    await stored;
+    return await stored;
   } finally {
     filling.delete(path);
   }
@@ -199,10 +278,12 @@ async function store(cache: Cache, present: Set<string>, path: string): Promise<
 async function fillCache(): Promise<IPrecacheState> {
   const cache = await caches.open(CACHE);
   const present = new Set((await cache.keys()).map((request) => request.url));
+  let complete = true;
   for (const path of PRECACHE.files) {
-    await store(cache, present, path);
-    kept.add(path);
+    if (await store(cache, present, path)) kept.add(path);
+    else complete = false; // the others are still worth keeping: each is this build's
   }
+  if (!complete) return status(false);
   direct = false;
   const names = await caches.keys();
   await Promise.all(names.filter(isEarlierBuild).map((name) => caches.delete(name)));
@@ -221,17 +302,22 @@ async function status(complete: boolean): Promise<IPrecacheState> {
     complete,
     cached,
     total: FILES.size,
+    refused: [...refused],
   } satisfies FromServiceWorker;
 }
 
 function startFill(): Promise<IPrecacheState> {
   if (!fill) {
-    fill = fillCache().catch((error) => {
-      // offline or a changed server: try again on the next request
-      console.warn('lite-build precache incomplete:', error);
-      fill = null;
-      return status(false);
-    });
+    fill = fillCache()
+      .catch((error) => {
+        console.warn('lite-build precache incomplete:', error);
+        return status(false);
+      })
+      .then((state) => {
+        // offline, or files refused (a rebuilt site): try again on the next request
+        if (!state.complete) fill = null;
+        return state;
+      });
   }
   return fill;
 }
