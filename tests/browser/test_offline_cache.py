@@ -37,6 +37,16 @@ def rewrite(site: Path, name: str, data: bytes) -> None:
     (site / name).write_bytes(data)
 
 
+@pytest.fixture
+def own_site(
+    default_site: Path, serve_site: Callable[..., Served], tmp_path: Path
+) -> tuple[Path, str, dict[str, Any]]:
+    """A copy of the default site (hard links: unlink a file before changing it), its address
+    and its service worker's file list."""
+    site = linked_copy(default_site, tmp_path / "site")
+    return site, serve_site(site).url, precache_list(site)
+
+
 def test_the_build_lists_every_files_own_hash_and_size(default_site: Path) -> None:
     listed = precache_list(default_site)
     names = [*listed["files"], *listed["onDemand"]]
@@ -70,15 +80,9 @@ FILL_STOPPED = """() => new Promise((resolve) => {
 
 
 def test_a_rebuild_while_the_cache_fills_puts_none_of_its_files_in_the_cache(
-    default_site: Path,
-    serve_site: Callable[..., Served],
-    tmp_path: Path,
-    offline_page: tuple[Any, Offline],
+    own_site: tuple[Path, str, dict[str, Any]], offline_page: tuple[Any, Offline]
 ) -> None:
-    site = linked_copy(default_site, tmp_path / "site")
-    listed = precache_list(site)
-    url = serve_site(site).url
-    page, record = offline_page
+    (site, url, listed), (page, record) = own_site, offline_page
     page.goto(f"{url}tree/index.html")  # a page without a kernel: it asks to fill at once
     first = listed["files"][0]
     lab.wait_until_cached(page, f"/{first}")
@@ -117,15 +121,9 @@ FETCH = "async (path) => fetch(path).then((r) => r.text(), (e) => 'FAILED ' + e.
 
 
 def test_a_cache_entry_written_by_another_script_is_never_served(
-    default_site: Path,
-    serve_site: Callable[..., Served],
-    tmp_path: Path,
-    offline_page: tuple[Any, Offline],
+    own_site: tuple[Path, str, dict[str, Any]], offline_page: tuple[Any, Offline]
 ) -> None:
-    site = linked_copy(default_site, tmp_path / "site")
-    listed = precache_list(site)
-    url = serve_site(site).url
-    page, record = offline_page
+    (site, url, listed), (page, record) = own_site, offline_page
     own = f"{CACHE_PREFIX}{listed['version']} /"
     earlier = f"{CACHE_PREFIX}{'0' * 16} /"  # posing as a previous build's cache
     target, other = [name for name in listed["files"] if name.startswith("build/")][:2]
