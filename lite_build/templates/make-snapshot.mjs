@@ -292,6 +292,50 @@ function unfaithfulState() {
   return reasons;
 }
 
+/** Zero the memory no one owns, so that the image compresses well: the free chunks of the C
+ * allocator (Emscripten's dlmalloc: what Python freed while the wheels were unpacked and the
+ * modules imported still holds its old bytes), the memory above its break and the stack below
+ * the stack pointer. A fresh runtime's unused memory is zero too: nothing that a running Python
+ * can read changes. dlmalloc offers no way to list its free chunks, so they are found by walking
+ * its chunks from the heap's base (its layout on wasm32: a 4-byte footer, a 4-byte head holding
+ * the size and the "this chunk in use" bit 2, then the payload); the payload's first 24 bytes of
+ * a free chunk are the allocator's own links and stay. The walk checks every chunk (a free
+ * chunk's size is repeated in the next chunk's footer); if anything is not as expected, nothing
+ * is zeroed. Returns the bytes zeroed. */
+function zeroFreeMemory(module) {
+  const heap = module.HEAPU8;
+  const words = module.HEAPU32;
+  const brk = words[module._emscripten_get_sbrk_ptr() >>> 2];
+  const LINKS = 8 + 24;
+  const ranges = [];
+  let chunk = module.___heap_base;
+  for (;;) {
+    const head = words[(chunk + 4) >>> 2];
+    const size = head & ~7;
+    if (size < 16 || size % 8 || chunk + size > brk) return 0;
+    const inUse = head & 2;
+    const next = chunk + size;
+    if (!inUse && next + 8 > brk - 64) {
+      // the top chunk (dlmalloc keeps a few bytes of its own after it), then everything
+      // above the break
+      ranges.push([chunk + LINKS, next], [brk, heap.length]);
+      break;
+    }
+    if (!inUse) {
+      if (words[next >>> 2] !== size || words[(next + 4) >>> 2] & 1) return 0;
+      if (size > LINKS) ranges.push([chunk + LINKS, next]);
+    }
+    chunk = next;
+  }
+  ranges.push([module.___stack_low, module._emscripten_stack_get_current() - 256]);
+  let zeroed = 0;
+  for (const [start, end] of ranges) {
+    heap.fill(0, start, end);
+    zeroed += end - start;
+  }
+  return zeroed;
+}
+
 // IPython's shell (made when the kernel's module is imported) puts its user module in
 // sys.modules["__main__"], and a restore takes Pyodide's globals (pyodide.globals, where the
 // kernel's worker runs its own code) from there: the worker's imports would land among the
@@ -319,6 +363,7 @@ if (unfaithful.length) {
   process.exit(0);
 }
 run("import gc\ngc.collect()");
+const zeroed = zeroFreeMemory(pyodide._module);
 const snapshot = pyodide.makeMemorySnapshot({ serializer: apiReference(pyodide) });
 
 const align = (offset) => Math.ceil(offset / ALIGN) * ALIGN;
@@ -351,6 +396,7 @@ process.stdout.write(
     size: image.length,
     compressed: packed.length,
     files: files.length,
+    zeroed,
     failed,
     unfaithful,
   }) + "\n",
