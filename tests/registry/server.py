@@ -65,6 +65,9 @@ class RegistryServer:
         return {
             "LITE_BUILD_INDEX_URL": self.index_url,
             "LITE_BUILD_NPM_REGISTRY": self.npm_url,
+            # the Pyodide release's host: this stand-in has none of its files (a test that
+            # needs one serves its own)
+            "LITE_BUILD_PYODIDE_RELEASE_URL": f"{self.url}/pyodide-release/",
             # uv builds local projects: their build backends come from here too
             "UV_DEFAULT_INDEX": self.index_url,
             "UV_INDEX_URL": self.index_url,
@@ -106,6 +109,8 @@ class RegistryServer:
                 return "application/json", _json(self._version(package, version))
             case ["npm", package, "-", tarball]:
                 return "application/octet-stream", self._tarball(package, tarball)
+            case ["pyodide-release", *_]:
+                raise FileNotFoundError(path)  # a plain 404: see environment()
         raise Missing(f"the test registry serves nothing at {path}")
 
     def _project_list(self) -> dict[str, Any]:
