@@ -109,7 +109,8 @@ def test_what_only_the_release_has_names_it_when_it_lacks_the_file(
     assert str(caught.value) == (
         '"ghost": no local wheels given; no Pyodide distribution configured; the Pyodide '
         f"314.0.6 release ({server.url}) lists it, but its file ghost-9.9-py3-none-any.whl is "
-        "missing there; not found on the package index (https://pypi.org/simple/); check the spelling"
+        "missing there; not found on the package index (https://pypi.org/simple/); check the "
+        "spelling"
     )
 
 

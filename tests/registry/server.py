@@ -28,6 +28,9 @@ from tests.registry.listing import FrozenListing, PinnedFile
 from tests.registry.store import FETCH_COMMAND, stored_path
 
 SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
+#: projects named so are on no index: tests use them for packages only another source has (a
+#: plain 404, not a miss)
+NOT_ON_PYPI = "not-on-pypi-"
 ADD_COMMAND = "python -m tests.registry add"
 ADD_NPM_COMMAND = "python -m tests.registry add-npm"
 
@@ -99,6 +102,8 @@ class RegistryServer:
         match parts:
             case ["simple"]:
                 return SIMPLE_JSON, _json(self._project_list())
+            case ["simple", project] if canonicalize_name(project).startswith(NOT_ON_PYPI):
+                raise FileNotFoundError(path)
             case ["simple", project]:
                 return SIMPLE_JSON, _json(self._project_page(project))
             case ["files", sha256, filename]:

@@ -101,8 +101,8 @@ class SourceSettings:
     distribution: str | None = None
     #: the runtime's version and ``pyodide-lock.json``, when its release is the fallback
     release: tuple[str, Mapping[str, Any]] | None = None
-    #: why the release is not the fallback (when ``release`` is None)
-    no_release: str = "the Pyodide release is not used here"
+    #: why the release is not the fallback, if that is worth a mention (it was turned off)
+    no_release: str | None = None
 
 
 class PackageSources:
@@ -136,10 +136,14 @@ class PackageSources:
             self.distribution or Unconfigured("no Pyodide distribution configured"),
             self.index,
         ]
-        fallback = self.release or Unconfigured(settings.no_release)
+        fallback = self.release or (
+            Unconfigured(settings.no_release) if settings.no_release else None
+        )
         release_lock = settings.release[1] if settings.release else None
         platform = PyodidePlatform.from_lock_info(release_lock["info"]) if release_lock else None
-        self._layered = LayeredIndex(self.sources, fallbacks=[fallback], platform=platform)
+        self._layered = LayeredIndex(
+            self.sources, fallbacks=[fallback] if fallback else [], platform=platform
+        )
 
     def layered_index(self) -> LayeredIndex:
         return self._layered
@@ -238,7 +242,7 @@ def site_sources(
             "the Pyodide release's packages are turned off ([pyodide] distribution = false; "
             "remove it to use them)"
             if distribution is False
-            else "the Pyodide release is not used here"
+            else None
         ),
     )
     return PackageSources(settings, SimpleIndex(default_index_url()), reporter=reporter)
