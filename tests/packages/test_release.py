@@ -16,6 +16,7 @@ from lite_build.packages.platform import PyodidePlatform
 from lite_build.packages.resolve import resolve
 from lite_build.packages.sources import PackageSources, SourceSettings
 from lite_build.packages.sources.release import RELEASE_URL_ENV_VAR, release_url
+from tests.kernel.test_runtime import free_port
 from tests.packages.conftest import FakeIndex
 from tests.packages.sources_project import (
     MSGPACK_SHA256,
@@ -124,4 +125,22 @@ def test_turned_off_the_release_is_named_with_the_fix(
     assert str(caught.value).startswith(
         '"numpy": no local wheels given; no Pyodide distribution configured; the release is off '
         "(remove the setting); PyPI has no Pyodide build"
+    )
+
+
+def test_an_unreachable_release_names_the_package_and_the_fixes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pyodide: PyodidePlatform, index: FakeIndex
+) -> None:
+    catalogue = json.loads((make_distribution(tmp_path / "dist") / "pyodide-lock.json").read_text())
+    monkeypatch.setenv(CACHE_ENV_VAR, str(tmp_path / "cache"))
+    url = f"http://127.0.0.1:{free_port()}/full/"
+    monkeypatch.setenv(RELEASE_URL_ENV_VAR, url)
+    with pytest.raises(LiteBuildError) as caught:
+        resolve(["msgpack"], pyodide, sources(catalogue, index).layered_index())
+    message = str(caught.value)
+    assert message.startswith(f"the Pyodide 314.0.6 release ({url}): could not be reached: ")
+    assert message.endswith(
+        '\n"msgpack" has no Pyodide build on any other source: build on a machine that can reach '
+        "the release, or set [pyodide] distribution to a local copy of it (a folder or .tar.bz2 "
+        "file)"
     )

@@ -15,8 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from packaging.utils import canonicalize_name
 
 from lite_build.cache import check_remote_url
+from lite_build.errors import LiteBuildError
+from lite_build.packages.index import IndexFile
 from lite_build.packages.sources.distribution import PyodideDistribution
 from lite_build.ui import Reporter
 
@@ -52,6 +55,16 @@ class PyodideRelease(PyodideDistribution):
     @property
     def label(self) -> str:
         return f"the Pyodide {self.version} release ({self.location})"
+
+    def files(self, name: str) -> list[IndexFile]:
+        try:
+            return super().files(name)
+        except LiteBuildError as error:  # the release host cannot be reached
+            raise LiteBuildError(
+                f'{error}\n"{canonicalize_name(name)}" has no Pyodide build on any other source: '
+                "build on a machine that can reach the release, or set [pyodide] distribution to "
+                "a local copy of it (a folder or .tar.bz2 file)"
+            ) from error
 
     def _read_catalogue(self) -> dict[str, Any]:
         return dict(self._runtime_lock)
