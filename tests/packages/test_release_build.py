@@ -28,7 +28,7 @@ from lite_build.packages.sources.release import RELEASE_URL_ENV_VAR
 from lite_build.pipeline import BuildResult, build
 from tests.conftest import RecordingReporter
 from tests.packages.conftest import build_wheel
-from tests.packages.sources_project import CountingServer, serve_counting
+from tests.packages.sources_project import CountingServer, catalogue_entry, serve_counting
 
 pytestmark = pytest.mark.integration
 
@@ -80,17 +80,7 @@ def release(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Release]:
     shutil.copytree(ensure_runtime(PYODIDE_VERSION).folder, runtime)
     lock_path = runtime / "pyodide-lock.json"
     lock = json.loads(lock_path.read_text())
-    lock["packages"][NAME] = {
-        "name": NAME,
-        "version": "1.0",
-        "file_name": wheel.name,
-        "sha256": sha256,
-        "imports": [MODULE],
-        "depends": [],
-        "install_dir": "site",
-        "package_type": "package",
-        "unvendored_tests": False,
-    }
+    lock["packages"][NAME] = catalogue_entry(NAME, "1.0", wheel.name, sha256, [MODULE])
     lock_path.write_text(json.dumps(lock))
     with serve_counting(top / "srv") as server, pytest.MonkeyPatch.context() as patch:
         patch.setenv(RELEASE_URL_ENV_VAR, server.url)
