@@ -70,16 +70,19 @@ def test_the_release_provides_only_what_pypi_has_no_pyodide_build_of(
     release: tuple[CountingServer, dict[str, Any]], pyodide: PyodidePlatform, index: FakeIndex
 ) -> None:
     server, catalogue = release
+    catalogue["packages"]["msgpack"]["depends"] = ["Unused"]
     index.add("msgpack", "1.2.4", tag="cp314-cp314-manylinux_2_17_x86_64")
     index.add("unused", "2.0")  # pure on PyPI: PyPI's wheel wins over the release's 1.0
     site = sources(catalogue, index)
 
-    resolved = {p.name: p for p in resolve(["msgpack", "unused"], pyodide, site.layered_index())}
+    resolved = {p.name: p for p in resolve(["msgpack"], pyodide, site.layered_index())}
 
     assert (resolved["msgpack"].source, resolved["msgpack"].sha256) == (
         "pyodide-release",
         MSGPACK_SHA256,
     )
+    # a release package's dependency is resolved too (so it is a key of the site's lock)
+    assert resolved["msgpack"].depends == ("unused",)
     assert (resolved["unused"].source, resolved["unused"].version) == ("pypi", "2.0")
     path = site.fetch([resolved["msgpack"]])["msgpack"]
     assert path.read_bytes()[:2] == b"PK"
