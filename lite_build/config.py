@@ -61,7 +61,8 @@ class PyodideSettings:
     #: a local Pyodide folder or tarball used instead of the npm registry (``--pyodide``)
     path: Path | None = None
     #: a full Pyodide distribution as a package source: an absolute folder/archive path or a URL
-    distribution: str | None = None
+    #: (None: the release matching the runtime; False: none at all)
+    distribution: str | Literal[False] | None = None
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,7 @@ LOGO_SUFFIXES = (".svg", ".png")
 
 OptionType = Literal[
     "string",
+    "string or false",
     "boolean",
     "string or list of strings",
     "list of strings",
@@ -142,6 +144,7 @@ Table = Literal["", "pyodide", "environments"]
 
 _EXPECTED: dict[OptionType, str] = {
     "string": "a string",
+    "string or false": "a string or false",
     "boolean": "true or false",
     "string or list of strings": "a string or a list of strings",
     "list of strings": "a list of strings",
@@ -328,11 +331,15 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "pyodide",
         "distribution",
-        "string",
+        "string or false",
         None,
         "A full Pyodide distribution used as a package source (numpy, pandas, scipy ...): a "
         "folder or .tar.bz2 file of a Pyodide release, or its base URL. Only the packages the "
-        "site needs are read or downloaded, each checked against its `pyodide-lock.json`.",
+        "site needs are read or downloaded, each checked against its `pyodide-lock.json`. "
+        "Unset, packages no other source has a Pyodide build of come from the Pyodide release "
+        "matching the runtime (downloaded when needed, checked against the runtime's "
+        "`pyodide-lock.json`); `false` turns that off.",
+        default_doc="the release matching the runtime",
     ),
     Option(
         "environments",
@@ -665,6 +672,7 @@ def _suggest(key: str, valid: list[str]) -> str:
 #: the Python types a TOML value of each option type may have as a whole
 _WHOLE_TYPES: dict[OptionType, tuple[type, ...]] = {
     "string": (str,),
+    "string or false": (str, bool),
     "boolean": (bool,),
     "table": (dict,),
     "string or list of strings": (str,),
@@ -741,7 +749,7 @@ def _pyodide(
 ) -> PyodideSettings:
     version = cast(str, _get(pyodide, "pyodide", "version"))
     distribution = _distribution(
-        cast("str | None", _get(pyodide, "pyodide", "distribution")), root, problems
+        cast("str | bool | None", _get(pyodide, "pyodide", "distribution")), root, problems
     )
     try:
         Version(version)
@@ -763,9 +771,17 @@ def _pyodide(
     return PyodideSettings(version=version, path=path, distribution=distribution)
 
 
-def _distribution(raw: str | None, root: Path, problems: list[str]) -> str | None:
-    """A distribution URL as written, or an absolute path that exists."""
-    if raw is None:
+def _distribution(
+    raw: str | bool | None, root: Path, problems: list[str]
+) -> str | Literal[False] | None:
+    """A distribution URL as written, an absolute path that exists, or False (none at all)."""
+    if raw is None or raw is False:
+        return raw
+    if raw is True:
+        problems.append(
+            "pyodide.distribution: true is not a distribution; give a folder, .tar.bz2 file or "
+            "URL, or leave it out to use the Pyodide release matching the runtime"
+        )
         return None
     if urlsplit(raw).scheme in ("http", "https"):
         try:

@@ -738,6 +738,18 @@ def test_a_plain_http_distribution_is_a_problem_unless_on_this_machine(tmp_path:
     assert load_config(cwd=tmp_path).pyodide.distribution == "http://127.0.0.1:8000/p/"
 
 
+def test_distribution_false_turns_the_release_off_and_true_is_a_problem(tmp_path: Path) -> None:
+    write(tmp_path / "lite-build.toml", "[pyodide]\ndistribution = false\n")
+    assert load_config(cwd=tmp_path).pyodide.distribution is False
+    assert problems_of(tmp_path, "[pyodide]\ndistribution = true\n") == [
+        "pyodide.distribution: true is not a distribution; give a folder, .tar.bz2 file or URL, "
+        "or leave it out to use the Pyodide release matching the runtime"
+    ]
+    assert problems_of(tmp_path, "[pyodide]\ndistribution = 3\n") == [
+        "pyodide.distribution: expected a string or false, got 3"
+    ]
+
+
 def test_every_option_has_a_field_in_its_tables_record() -> None:
     records = {"": SiteConfig, "pyodide": PyodideSettings, "environments": Environment}
     tables = {"pyodide", "environments"}  # tables, not values: their keys are the options

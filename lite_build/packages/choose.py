@@ -110,6 +110,8 @@ def choose_packages(
         )
     except LiteBuildError as error:
         raise LiteBuildError(f"environment {environment.name!r}: {error}") from error
+    for line in sources.report(resolved):
+        reporter.info(f"  environment {environment.name!r}: {line}")
     fields = {package.name: sources.catalogue_fields(package) for package in resolved}
     return ChosenPackages(resolved, fields, described)
 
@@ -165,7 +167,7 @@ def lock_site(
     content. Versions already locked are kept where they still fit, except the packages named
     in ``upgrade``; an empty ``upgrade`` refreshes every package."""
     reporter = reporter or NullReporter()
-    sources = site_sources(config, reporter=reporter)
+    sources = site_sources(config, (runtime_version, runtime_lock), reporter=reporter)
     previous = project_lock(config)
     if upgrade is not None and not upgrade:
         previous = None

@@ -24,6 +24,7 @@ from lite_build.kernel.wheels import KERNEL_ROOTS, KERNEL_START_PACKAGES, STARTU
 from lite_build.packages.choose import project_lock
 from lite_build.packages.index import INDEX_URL_ENV_VAR
 from lite_build.packages.sources import package_inputs, site_sources
+from lite_build.packages.sources.release import RELEASE_URL_ENV_VAR
 from lite_build.pipeline.step import Step
 from lite_build.site.paths import LOCK, PIPLITE_INDEX, SNAPSHOT_FILE
 
@@ -72,6 +73,7 @@ class PackagesStep(Step):
             "bytecode format": BYTECODE_FORMAT,
             "snapshot format": SNAPSHOT_FORMAT,
             "index": os.environ.get(INDEX_URL_ENV_VAR, ""),
+            "release": os.environ.get(RELEASE_URL_ENV_VAR, ""),
             "lock": str(self.package_files),
         }
 
@@ -95,7 +97,7 @@ class PackagesStep(Step):
 
     def run(self) -> None:
         runtime = self.work.runtime()
-        sources = site_sources(self.config, reporter=self.reporter)
+        sources = site_sources(self.config, (runtime.version, runtime.lock), reporter=self.reporter)
         lock = project_lock(self.config)
         for env in self.config.environments:
             prepared = prepare_environment(

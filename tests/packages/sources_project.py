@@ -45,17 +45,24 @@ def make_distribution(folder: Path) -> Path:
     catalogue = {
         "info": dict(PYODIDE_314_INFO),
         "packages": {
-            "msgpack": _entry("msgpack", "1.2.4", MSGPACK_WHEEL, MSGPACK_SHA256, ["msgpack"]),
-            "unused": _entry("unused", "1.0", unused.name, _sha256(unused), ["unused"]),
+            "msgpack": catalogue_entry(
+                "msgpack", "1.2.4", MSGPACK_WHEEL, MSGPACK_SHA256, ["msgpack"]
+            ),
+            "unused": catalogue_entry("unused", "1.0", unused.name, _sha256(unused), ["unused"]),
             # listed, but the distribution lacks its file: must fall through to the next source
-            "ghost": _entry("ghost", "9.9", "ghost-9.9-py3-none-any.whl", "0" * 64, ["ghost"]),
+            "ghost": catalogue_entry(
+                "ghost", "9.9", "ghost-9.9-py3-none-any.whl", "0" * 64, ["ghost"]
+            ),
         },
     }
     (folder / "pyodide-lock.json").write_text(json.dumps(catalogue, indent=1))
     return folder
 
 
-def _entry(name: str, version: str, file_name: str, sha256: str, imports: list[str]) -> dict:
+def catalogue_entry(
+    name: str, version: str, file_name: str, sha256: str, imports: list[str]
+) -> dict:
+    """A pure package's ``pyodide-lock.json`` entry."""
     return {
         "name": name,
         "version": version,

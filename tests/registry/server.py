@@ -28,6 +28,9 @@ from tests.registry.listing import FrozenListing, PinnedFile
 from tests.registry.store import FETCH_COMMAND, stored_path
 
 SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
+#: projects named so are on no index: tests use them for packages only another source has (a
+#: plain 404, not a miss)
+NOT_ON_PYPI = "not-on-pypi-"
 ADD_COMMAND = "python -m tests.registry add"
 ADD_NPM_COMMAND = "python -m tests.registry add-npm"
 
@@ -65,6 +68,9 @@ class RegistryServer:
         return {
             "LITE_BUILD_INDEX_URL": self.index_url,
             "LITE_BUILD_NPM_REGISTRY": self.npm_url,
+            # the Pyodide release's host: this stand-in has none of its files (a test that
+            # needs one serves its own)
+            "LITE_BUILD_PYODIDE_RELEASE_URL": f"{self.url}/pyodide-release/",
             # uv builds local projects: their build backends come from here too
             "UV_DEFAULT_INDEX": self.index_url,
             "UV_INDEX_URL": self.index_url,
@@ -96,6 +102,8 @@ class RegistryServer:
         match parts:
             case ["simple"]:
                 return SIMPLE_JSON, _json(self._project_list())
+            case ["simple", project] if canonicalize_name(project).startswith(NOT_ON_PYPI):
+                raise FileNotFoundError(path)
             case ["simple", project]:
                 return SIMPLE_JSON, _json(self._project_page(project))
             case ["files", sha256, filename]:
@@ -106,6 +114,8 @@ class RegistryServer:
                 return "application/json", _json(self._version(package, version))
             case ["npm", package, "-", tarball]:
                 return "application/octet-stream", self._tarball(package, tarball)
+            case ["pyodide-release", *_]:
+                raise FileNotFoundError(path)  # a plain 404: see environment()
         raise Missing(f"the test registry serves nothing at {path}")
 
     def _project_list(self) -> dict[str, Any]:
