@@ -99,16 +99,23 @@ _APP_VERSION = re.compile(r'(\w+)=\w+\.PageConfig\.getOption\("appVersion"\)')
 _UNREGISTER_TEST = re.compile(r"if\((\w+)&&\1!==(\w+)\|\|!\1\)")
 
 
+def _app_bundles_with(site: Path, name: str) -> list[tuple[Path, str]]:
+    """The app's bundles (``build/*.js``) whose code mentions ``name``, with their text."""
+    found = []
+    for script in sorted((site / "build").glob("*.js")):
+        text = script.read_text(encoding="utf-8")
+        if name in text:
+            found.append((script, text))
+    return found
+
+
 def keep_worker_registered(site: Path) -> list[Path]:
     """Fix JupyterLite's worker version check in the app bundles that carry it; the patched files.
 
     A bundle whose code does not look as expected (another JupyterLite version) is left alone.
     """
     patched = []
-    for script in sorted((site / "build").glob("*.js")):
-        text = script.read_text(encoding="utf-8")
-        if "_unregisterOldServiceWorkers" not in text:
-            continue
+    for script, text in _app_bundles_with(site, "_unregisterOldServiceWorkers"):
         marker = _VERSION_MARKER.findall(text)
         version = _APP_VERSION.findall(text)
         test = _UNREGISTER_TEST.findall(text)
@@ -155,10 +162,7 @@ def keep_queue_unless_stop_on_error(site: Path) -> list[Path]:
     """Make a failed execution cancel the queued ones only when its request had stop_on_error;
     the bundles patched. A bundle whose code does not look as expected is left alone."""
     patched = []
-    for script in sorted((site / "build").glob("*.js")):
-        text = script.read_text(encoding="utf-8")
-        if "_cancelReason" not in text:
-            continue
+    for script, text in _app_bundles_with(site, "_cancelReason"):
         cancels = _CANCEL_ON_ERROR.findall(text)
         handlers = _HANDLE_REQUEST.findall(text)
         # one cancel and one handler, on the same kernel's queue (its mutex)

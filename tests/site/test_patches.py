@@ -64,16 +64,17 @@ def test_each_patch_applies_once(jupyterlite_output: Path) -> None:
     assert {app: (site / app / "index.html").read_text() for app in KERNEL_APPS} == pages
 
 
+def the_bundle_with(site: Path, name: str) -> str:
+    """The code of the site's one app bundle that mentions ``name``."""
+    bundles = [path for path in sorted((site / "build").glob("*.js")) if name in path.read_text()]
+    assert len(bundles) == 1, bundles
+    return bundles[0].read_text()
+
+
 def test_the_published_site_keeps_its_service_worker_across_page_loads(
     default_site: Path,
 ) -> None:
-    bundles = [
-        path
-        for path in sorted((default_site / "build").glob("*.js"))
-        if "_unregisterOldServiceWorkers" in path.read_text()
-    ]
-    assert len(bundles) == 1
-    text = bundles[0].read_text()
+    text = the_bundle_with(default_site, "_unregisterOldServiceWorkers")
     (version,) = re.findall(r'(\w+)=\w+\.PageConfig\.getOption\("appVersion"\)', text)
     # JupyterLite stores its app version (not a channel name) and unregisters only when the
     # stored version differs; a first load with nothing stored keeps the worker
@@ -88,13 +89,7 @@ def test_the_published_site_keeps_its_service_worker_across_page_loads(
 def test_the_published_site_cancels_queued_cells_only_after_an_error_that_stops(
     default_site: Path,
 ) -> None:
-    bundles = [
-        path
-        for path in sorted((default_site / "build").glob("*.js"))
-        if "_cancelReason" in path.read_text()
-    ]
-    assert len(bundles) == 1
-    text = bundles[0].read_text()
+    text = the_bundle_with(default_site, "_cancelReason")
     # the kernels service notes each execute request sent with stop_on_error false ...
     noted = re.findall(
         r'let \w+=async (\w+)=>\{"execute_request"===\1\.header\.msg_type'
