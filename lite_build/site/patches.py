@@ -99,22 +99,76 @@ _APP_VERSION = re.compile(r'(\w+)=\w+\.PageConfig\.getOption\("appVersion"\)')
 _UNREGISTER_TEST = re.compile(r"if\((\w+)&&\1!==(\w+)\|\|!\1\)")
 
 
+def _app_bundles_with(site: Path, name: str) -> list[tuple[Path, str]]:
+    """The app's bundles (``build/*.js``) whose code mentions ``name``, with their text."""
+    found = []
+    for script in sorted((site / "build").glob("*.js")):
+        text = script.read_text(encoding="utf-8")
+        if name in text:
+            found.append((script, text))
+    return found
+
+
 def keep_worker_registered(site: Path) -> list[Path]:
     """Fix JupyterLite's worker version check in the app bundles that carry it; the patched files.
 
     A bundle whose code does not look as expected (another JupyterLite version) is left alone.
     """
     patched = []
-    for script in sorted((site / "build").glob("*.js")):
-        text = script.read_text(encoding="utf-8")
-        if "_unregisterOldServiceWorkers" not in text:
-            continue
+    for script, text in _app_bundles_with(site, "_unregisterOldServiceWorkers"):
         marker = _VERSION_MARKER.findall(text)
         version = _APP_VERSION.findall(text)
         test = _UNREGISTER_TEST.findall(text)
         if len(marker) == 1 and len(version) == 1 and len(test) == 1 and test[0][1] == version[0]:
             fixed = _VERSION_MARKER.sub(rf"\g<1>{version[0]})", text)
             fixed = _UNREGISTER_TEST.sub(lambda m: f"if({m[1]}&&{m[1]}!=={m[2]})", fixed)
+            script.write_text(fixed, encoding="utf-8")
+            patched.append(script)
+    return patched
+
+
+#: JupyterLite 0.8 cancels every queued execution when an execution fails, even one sent with
+#: ``stop_on_error: false`` (JupyterLab sends that for a cell tagged raises-exception), so Run
+#: All stops at a cell that fails on purpose. Fixed as the messaging spec says: the kernels
+#: service notes the requests that asked not to stop (``_KEEP_QUEUE``) and an error reply to
+#: one of them cancels nothing.
+_KEEP_QUEUE = "this._liteBuildKeepQueue"
+_CANCEL_ON_ERROR = re.compile(
+    r'"execute_reply"===(\w+)\.header\.msg_type(&&"error"===\1\.content\.status'
+    r'&&"interrupt"!==\1\.metadata\.cause&&\(this\._cancelReason\.set\((\w+),"error"\),'
+    r"\3\.cancel\(\)\))"
+)
+_HANDLE_REQUEST = re.compile(r"(let \w+=async (\w+)=>\{)(try\{await (\w+)\.runExclusive\()")
+
+
+def _note_keep_queue(handler: re.Match[str]) -> str:
+    """The service's request handler, noting each execute request sent without stop_on_error."""
+    request = handler[2]
+    note = (
+        f'"execute_request"==={request}.header.msg_type&&!1==={request}.content.stop_on_error'
+        f"&&({_KEEP_QUEUE}||({_KEEP_QUEUE}=new Set)).add({request}.header.msg_id);"
+    )
+    return handler[1] + note + handler[3]
+
+
+def _cancel_unless_kept(cancel: re.Match[str]) -> str:
+    """The cancel on an error reply, skipped (and the note dropped) for a noted request."""
+    reply = cancel[1]
+    kept = f"{_KEEP_QUEUE}&&{_KEEP_QUEUE}.delete({reply}.parent_header.msg_id)"
+    return f'"execute_reply"==={reply}.header.msg_type&&!({kept}){cancel[2]}'
+
+
+def keep_queue_unless_stop_on_error(site: Path) -> list[Path]:
+    """Make a failed execution cancel the queued ones only when its request had stop_on_error;
+    the bundles patched. A bundle whose code does not look as expected is left alone."""
+    patched = []
+    for script, text in _app_bundles_with(site, "_cancelReason"):
+        cancels = _CANCEL_ON_ERROR.findall(text)
+        handlers = _HANDLE_REQUEST.findall(text)
+        # one cancel and one handler, on the same kernel's queue (its mutex)
+        if len(cancels) == 1 and len(handlers) == 1 and cancels[0][2] == handlers[0][3]:
+            fixed = _HANDLE_REQUEST.sub(_note_keep_queue, text)
+            fixed = _CANCEL_ON_ERROR.sub(_cancel_unless_kept, fixed)
             script.write_text(fixed, encoding="utf-8")
             patched.append(script)
     return patched
@@ -138,6 +192,11 @@ def apply(site: Path, *, title: str) -> None:
     # the kernel's runtime starts while the app boots (see prestart.py)
     if not install_prestart(site):
         raise patch_missed("the early kernel start", "no app page to start a kernel from")
+    if not keep_queue_unless_stop_on_error(site):
+        raise patch_missed(
+            "the fix of Run All over cells tagged raises-exception",
+            "no app bundle cancels queued executions on an error the way JupyterLite 0.8 does",
+        )
 
 
 def apply_offline(site: Path) -> None:

@@ -10,29 +10,34 @@ from urllib.parse import quote
 #: a kernel start is ~15 s on a 2-CPU machine; leave room for a loaded CI host
 KERNEL_TIMEOUT_MS = 180_000
 
-#: the texts of the outputs that mean a cell failed. JupyterLab renders a cell's error as
-#: stderr (data-mime-type application/vnd.jupyter.stderr, as text on stderr is): what tells
-#: them apart is IPython's traceback, which names the cell ("Cell In[3], line 1", a syntax
-#: error too) or heads its frames "ValueError   Traceback (most recent call last)" (a
+#: the texts of the outputs that mean a cell failed, but for the errors named in the argument
+#: (exception names, as a cell tagged raises-exception expects). JupyterLab renders a cell's
+#: error as stderr (data-mime-type application/vnd.jupyter.stderr, as text on stderr is): what
+#: tells them apart is IPython's traceback, which names the cell ("Cell In[3], line 1", a
+#: syntax error too) or heads its frames "ValueError   Traceback (most recent call last)" (a
 #: traceback printed on stderr, by a kernel's start-up code say, ends that line with a colon)
-ERRORS = r"""() => [...document.querySelectorAll(
+ERRORS = r"""(allowed) => [...document.querySelectorAll(
         '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')]
     .map((node) => node.innerText)
     .filter((text) => /Cell In\[\d+\], line \d+|\w\s+Traceback \(most recent call last\)$/m
-        .test(text))"""
+        .test(text))
+    .filter((text) => !allowed.some((name) => new RegExp(`^${name}: `, "m").test(text)))"""
 
 
-def wait_for_text_or_error(page: Any, text: str, *, timeout: int, polling: int = 250) -> None:
-    """Wait until an output contains ``text``; fail at once, with the error, if a cell fails."""
+def wait_for_text_or_error(
+    page: Any, text: str, *, timeout: int, polling: int = 250, allowed: tuple[str, ...] = ()
+) -> None:
+    """Wait until an output contains ``text``; fail at once, with the error, if a cell fails
+    with an error not named in ``allowed``."""
     page.wait_for_function(
-        f"""(text) => ({ERRORS})().length > 0
+        f"""([text, allowed]) => ({ERRORS})(allowed).length > 0
              || [...document.querySelectorAll('.jp-OutputArea-output')]
                   .some((node) => node.innerText.includes(text))""",
-        arg=text,
+        arg=[text, list(allowed)],
         timeout=timeout,
         polling=polling,
     )
-    errors = "\n".join(page.evaluate(ERRORS))
+    errors = "\n".join(page.evaluate(ERRORS, list(allowed)))
     assert not errors, f"a cell failed while waiting for {text!r}:\n{errors}"
 
 
@@ -79,9 +84,12 @@ def wait_until_cached(page: Any, suffix: str) -> None:
     page.wait_for_function(CACHED, arg=suffix, timeout=KERNEL_TIMEOUT_MS, polling=250)
 
 
-def wait_for_output(page: Any, text: str, *, timeout: int = KERNEL_TIMEOUT_MS) -> None:
-    """Wait until an output contains ``text``; fail at once, with the error, if a cell fails."""
-    wait_for_text_or_error(page, text, timeout=timeout)
+def wait_for_output(
+    page: Any, text: str, *, timeout: int = KERNEL_TIMEOUT_MS, allowed: tuple[str, ...] = ()
+) -> None:
+    """Wait until an output contains ``text``; fail at once, with the error, if a cell fails
+    (but for the errors named in ``allowed``, exception names such as ``"NameError"``)."""
+    wait_for_text_or_error(page, text, timeout=timeout, allowed=allowed)
 
 
 def outputs_text(page: Any) -> str:
@@ -92,44 +100,23 @@ def outputs_text(page: Any) -> str:
 
 
 def run_notebook(
-    page: Any, base_url: str, path: str, done: str, *, answer: str | None = None
+    page: Any,
+    base_url: str,
+    path: str,
+    done: str,
+    *,
+    answer: str | None = None,
+    allowed: tuple[str, ...] = (),
 ) -> str:
-    """Open ``path`` in JupyterLab, run every cell, answer input() if asked; return the outputs."""
+    """Open ``path`` in JupyterLab, run every cell (Run All), answer input() if asked; return
+    the outputs once one contains ``done``. A cell's error fails at once, but for the errors
+    named in ``allowed`` (the exception names of the cells tagged raises-exception)."""
     open_notebook(page, base_url, path)
     run_all_cells(page)
     if answer is not None:
         answer_input(page, answer)
-    wait_for_output(page, done)
+    wait_for_output(page, done, allowed=allowed)
     return outputs_text(page)
-
-
-def run_cells_in_turn(page: Any, base_url: str, path: str, cell_types: list[str]) -> str:
-    """Open ``path`` and run its cells one at a time (Shift+Enter, each code cell waited for),
-    as a student reading a lesson does; return the outputs. Unlike Run All, an error does not
-    stop the cells after it (JupyterLite cancels pending cells on any error, even in cells
-    tagged raises-exception). Each cell's outputs are read once it has run (JupyterLab removes
-    cells scrolled out of view from the page)."""
-    open_notebook(page, base_url, path)
-    outputs: list[str] = []
-    for index, cell_type in enumerate(cell_types):
-        page.keyboard.press("Shift+Enter")
-        if cell_type == "code":
-            # the cell has its execution count (cells out of view leave the page: ask by index)
-            page.wait_for_function(
-                """(index) => {
-                     const cell = `.jp-Cell[data-windowed-list-index="${index}"]`;
-                     const prompt = document.querySelector(`${cell} .jp-InputArea-prompt`);
-                     return prompt !== null && /^\\[\\d+\\]:$/.test(prompt.innerText.trim());
-                   }""",
-                arg=index,
-                timeout=KERNEL_TIMEOUT_MS,
-                polling=250,
-            )
-            outputs += page.eval_on_selector_all(
-                f'.jp-Cell[data-windowed-list-index="{index}"] .jp-OutputArea-output',
-                "nodes => nodes.map(node => node.innerText)",
-            )
-    return "\n".join(outputs)
 
 
 def run_in_repl(

@@ -70,25 +70,72 @@ def test_the_default_distribution_imports_only_what_its_kernels_ship(default_sit
     assert json.loads((work / IMPORTS_JSON).read_text(encoding="utf-8")) == []
 
 
+#: the exceptions a notebook's cells tagged raises-exception raise on purpose, in order
+DELIBERATE = {"07-errors.ipynb": ("NameError", "ZeroDivisionError", "TypeError")}
+
+#: whether the names the code cells of 07-errors.ipynb define exist yet, in order
+DEFINED = "print('DEFINED', [name in globals() for name in ('greeting', 'average', 'point')])"
+
+
+def add_cell_below(page: Any, code: str) -> None:
+    """Add a code cell below the active one holding ``code``, and leave it active."""
+    page.keyboard.press("Escape")
+    page.keyboard.press("b")
+    page.click(".jp-Notebook .jp-Cell.jp-mod-active .cm-content")
+    page.keyboard.type(code)
+    page.keyboard.press("Escape")
+
+
 @pytest.mark.parametrize("notebook", sorted(NOTEBOOKS))
 def test_every_content_notebook_runs_offline(
     notebook: str, site_url: str, shared_page: tuple[Any, Offline]
 ) -> None:
     page, record = shared_page
     done = f"DONE {notebook[:2]}"
-    if expected_errors(notebook):
-        cells = json.loads((REPO / "content" / notebook).read_text(encoding="utf-8"))["cells"]
-        types = [cell["cell_type"] for cell in cells]
-        outputs = lab.run_cells_in_turn(page, site_url, notebook, types)
-        # the lesson's deliberate errors happened, each with its traceback, and it ran on
-        for error in ("NameError: name 'greting'", "ZeroDivisionError", "TypeError: 'tuple'"):
-            assert error in outputs
-        assert outputs.count("Traceback (most recent call last)") == 3
-    else:
-        outputs = lab.run_notebook(page, site_url, notebook, done, answer=NOTEBOOKS[notebook])
+    deliberate = DELIBERATE.get(notebook, ())
+    assert len(deliberate) == len(expected_errors(notebook))
+    # Run All, as a student does: it goes on past the cells tagged raises-exception
+    outputs = lab.run_notebook(
+        page, site_url, notebook, done, answer=NOTEBOOKS[notebook], allowed=deliberate
+    )
     assert done in outputs
     if NOTEBOOKS[notebook]:
         assert "Ada" in outputs  # the answer reached Python
+    if deliberate:
+        # each deliberate error was shown once, with its traceback
+        errors = page.evaluate(lab.ERRORS, [])
+        assert [error.strip().splitlines()[-1].split(":")[0] for error in errors] == list(
+            deliberate
+        )
+        assert all("Traceback (most recent call last)" in error for error in errors)
+    assert record.external == []
+
+
+def test_run_all_stops_at_an_error_not_tagged_raises_exception(
+    site_url: str, offline_page: tuple[Any, Offline]
+) -> None:
+    page, record = offline_page
+    lab.open_notebook(page, site_url, "07-errors.ipynb")
+    # the lesson with an error first that is not tagged raises-exception (in this page only)
+    add_cell_below(page, "raise ValueError('not on purpose')")
+    lab.run_all_cells(page)
+    lab.wait_for_output(page, "ValueError: not on purpose", allowed=("ValueError",))
+    # once the kernel is idle after the error, every cell Run All sent has run or was cancelled
+    # (the status bar's, from the kernel; the toolbar's stays busy while cells wait, cancelled)
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('.jp-StatusBar-Item')]
+                   .some((item) => / \\| Idle$/.test(item.innerText.trim()))""",
+        timeout=lab.KERNEL_TIMEOUT_MS,
+        polling=250,
+    )
+    add_cell_below(page, DEFINED)
+    page.keyboard.press("Control+Enter")
+    lab.wait_for_output(page, "DEFINED [", allowed=("ValueError",))
+    outputs = lab.outputs_text(page)
+    # not one cell after the error ran: its deliberate errors neither
+    assert "DEFINED [False, False, False]" in outputs
+    assert "NameError" not in outputs
+    assert "DONE 07" not in outputs
     assert record.external == []
 
 
