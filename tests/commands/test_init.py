@@ -55,6 +55,7 @@ def test_config_has_every_main_key(tmp_path: Path) -> None:
         "isolated": False,
         "precache": True,
         "bytecode": False,
+        "strict": False,
         "snapshot": True,
         "environments": [
             {

@@ -78,7 +78,7 @@ def shipped_schemas() -> dict[str, dict[str, Any]]:
 
 
 def test_content_has_the_numbered_notebooks() -> None:
-    assert [path.name[:3] for path in NOTEBOOKS] == ["01-", "02-", "03-", "04-", "05-", "06-"]
+    assert [path.name[:3] for path in NOTEBOOKS] == [f"0{n}-" for n in range(1, 8)]
     assert (CONTENT / "README.md").is_file()
 
 
