@@ -84,9 +84,30 @@ def live_registries(test_registry: RegistryServer, monkeypatch: pytest.MonkeyPat
         monkeypatch.delenv(name)
 
 
+#: the modules that take longest (``--durations`` of a whole run), started first: a run on
+#: several workers then ends with short modules on every worker, not one long module on one
+LONGEST_FIRST = (
+    "browser/test_real_suites.py",
+    "browser/test_content_versions.py",
+    "browser/test_default_site.py",
+    "browser/test_take_it_anywhere.py",
+    "browser/test_offline_guard.py",
+    "browser/test_check.py",
+)
+
+
+def _start_order(item: pytest.Item) -> int:
+    tests = Path(__file__).parent
+    path = item.path.relative_to(tests).as_posix() if item.path.is_relative_to(tests) else ""
+    return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests marked ``network`` run only when ``-m`` names them (``-m network``): a ``-m`` given
+    """The longest modules first (a stable sort: each module's tests keep their order).
+
+    Tests marked ``network`` run only when ``-m`` names them (``-m network``): a ``-m`` given
     for another reason (``-m "not browser"``) must not send the run to the live registries."""
+    items.sort(key=_start_order)
     if "network" in (config.option.markexpr or ""):
         return
     live = [item for item in items if item.get_closest_marker("network")]

@@ -7,6 +7,8 @@ import re
 from typing import Any
 from urllib.parse import quote
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
 #: a kernel start is ~15 s on a 2-CPU machine; leave room for a loaded CI host
 KERNEL_TIMEOUT_MS = 180_000
 
@@ -41,6 +43,26 @@ def wait_for_text_or_error(
     assert not errors, f"a cell failed while waiting for {text!r}:\n{errors}"
 
 
+#: scrolls the current notebook to its top: a notebook reopened scrolled down can leave its first
+#: cell's prompt under the notebook's toolbar, which then takes the click
+TO_TOP = """() => document
+    .querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-WindowedPanel-outer')
+    ?.scrollTo(0, 0)"""
+
+
+def select_first_cell(page: Any) -> None:
+    """Select the current notebook's first cell (command mode), so that key presses and menu
+    commands go to that notebook."""
+    page.evaluate(TO_TOP)
+    notebook = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook"
+    try:
+        page.locator(f"{notebook} .jp-Cell .jp-InputArea-prompt").first.click(timeout=15_000)
+    except PlaywrightTimeoutError:
+        # still covered: focus the notebook itself, which puts it in command mode on its
+        # active cell (the first, in a notebook just opened)
+        page.locator(notebook).focus()
+
+
 def open_notebook(page: Any, base_url: str, path: str, *, app: str = "lab") -> None:
     page.goto(f"{base_url}{app}/index.html?path={quote(path)}")
     name = path.rsplit("/", 1)[-1]
@@ -49,7 +71,7 @@ def open_notebook(page: Any, base_url: str, path: str, *, app: str = "lab") -> N
         f'.lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel:text-is("{name}")',
         timeout=KERNEL_TIMEOUT_MS,
     )
-    page.click(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell .jp-InputArea-prompt >> nth=0")
+    select_first_cell(page)
 
 
 def run_all_cells(page: Any) -> None:
@@ -171,7 +193,7 @@ def show_tab(page: Any, name: str) -> None:
     tab = page.locator(".lm-DockPanel .lm-TabBar-tabLabel").get_by_text(name, exact=True)
     tab.wait_for(timeout=KERNEL_TIMEOUT_MS)
     tab.click()
-    page.click(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell .jp-InputArea-prompt >> nth=0")
+    select_first_cell(page)
 
 
 def edit_and_save(page: Any, text: str) -> None:

@@ -141,7 +141,7 @@ def test_two_notebooks_on_different_kernels_run_at_once(
         '.lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel:text-is("on-extra.ipynb")',
         timeout=lab.KERNEL_TIMEOUT_MS,
     )
-    page.click(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell .jp-InputArea-prompt >> nth=0")
+    lab.select_first_cell(page)
     lab.run_all_cells(page)
     lab.wait_for_output(page, "SECOND with attrs")
     lab.wait_for_output(page, "FIRST on")
