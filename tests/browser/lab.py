@@ -58,9 +58,10 @@ def select_first_cell(page: Any) -> None:
     try:
         page.locator(f"{notebook} .jp-Cell .jp-InputArea-prompt").first.click(timeout=15_000)
     except PlaywrightTimeoutError:
-        # still covered: focus the notebook itself, which puts it in command mode on its
-        # active cell (the first, in a notebook just opened)
-        page.locator(notebook).focus()
+        # still covered (a notebook opened beside another is narrow, its toolbar wraps): focus
+        # the notebook itself, which puts it in command mode on its active cell; the first of
+        # the notebooks shown, as the click aims at
+        page.locator(notebook).first.focus()
 
 
 def open_notebook(page: Any, base_url: str, path: str, *, app: str = "lab") -> None:
