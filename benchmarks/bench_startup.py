@@ -1,14 +1,18 @@
 """Startup benchmark: how long learners wait on a real network, next to a bare Pyodide page.
 
     python benchmarks/bench_startup.py [--runs 3] [--site DIR [--site DIR2 ...]]
-                                       [--profile loopback|20|5 ...] [--no-stock]
+                                       [--profile loopback|20|5 ...] [--no-stock] [--local]
 
 Builds the default distribution (unless --site is given) and a stock JupyterLite 0.8.6 site of
 the same content with the same runtime and wheels (benchmarks/stock_site.py, cached), serves
 each from a host that compresses as common static hosts do over one shaped link
 (benchmarks/shaped_host.py: loopback; 20 Mbit/s + 40 ms; 5 Mbit/s + 60 ms per request) and
 measures in headless Chromium, each cold run in a fresh browser context (no HTTP cache, no
-storage):
+storage). Loopback is a site served from this computer (127.0.0.1, as the bundle's start.py
+serves it); the shaped profiles reach the same host under a network name (lite-build.test,
+mapped to 127.0.0.1 by the browser), as a learner reaches a course site: lite-build's kernels
+fetch their snapshot on a first visit only from this computer (--local serves every profile
+from 127.0.0.1, to compare):
 
   floor          a bare page that imports the site's own pyodide.mjs, loadPyodide(), runPython
   repl cold      navigation -> first output of the REPL (repl/?code=...)
@@ -39,7 +43,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from shaped_host import PROFILES, Profile, ShapedHost  # noqa: E402
+from shaped_host import PROFILES, Profile, ShapedHost, browser_args  # noqa: E402
 from stock_site import stock_site  # noqa: E402
 
 from lite_build.commands.check import CHROMIUM_ARGS, find_chromium  # noqa: E402
@@ -82,11 +86,11 @@ def wait_for_output(page: Any, selector: str, text: str) -> None:
     )
 
 
-def measure_floor(browser: Any, host: ShapedHost) -> tuple[float, int]:
+def measure_floor(browser: Any, host: ShapedHost, base: str) -> tuple[float, int]:
     context = browser.new_context()
     page = context.new_page()
     before = host.link.sent
-    page.goto(host.url + BARE_PAGE)
+    page.goto(base + BARE_PAGE)
     page.wait_for_function("() => window.benchDone", timeout=TIMEOUT_MS)
     elapsed: float = page.evaluate("() => window.benchDone") / 1000
     sent = host.link.sent - before
@@ -171,20 +175,18 @@ class Site:
     notebook: str
     figures: dict[str, Figures] = field(default_factory=dict)
 
-    def measure(self, browser: Any, kernel: str, profile: Profile) -> Figures:
+    def measure(self, browser: Any, kernel: str, profile: Profile, base: str) -> Figures:
         figures = self.figures.setdefault(profile.name, Figures())
         context = browser.new_context()
         page = context.new_page()
         before = self.host.link.sent
-        figures.repl_cold.append(measure_repl(page, self.host.url, kernel))
+        figures.repl_cold.append(measure_repl(page, base, kernel))
         figures.sent.append(self.host.link.sent - before)
         page.evaluate(BACKGROUND_DONE, kernel)
-        figures.repl_warm.append(measure_repl(page, self.host.url, kernel))
+        figures.repl_warm.append(measure_repl(page, base, kernel))
         context.close()
         context = browser.new_context()
-        figures.notebook_cold.append(
-            measure_notebook(context.new_page(), self.host.url, self.notebook)
-        )
+        figures.notebook_cold.append(measure_notebook(context.new_page(), base, self.notebook))
         context.close()
         return figures
 
@@ -228,6 +230,13 @@ def main() -> int:
         help="the network profiles to measure (default: all): loopback, 20, 5",
     )
     parser.add_argument("--no-stock", action="store_true", help="leave out the stock site")
+    parser.add_argument(
+        "--local",
+        action="store_true",
+        help="serve every profile from 127.0.0.1, as from this computer (lite-build's kernels "
+        "then fetch their snapshot on a first visit); default: the shaped profiles are served "
+        "under a network name",
+    )
     args = parser.parse_args()
     profiles = [p for p in PROFILES if not args.profile or p.name.split()[0] in args.profile]
 
@@ -253,18 +262,23 @@ def main() -> int:
         floors = {profile.name: Figures() for profile in profiles}
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(
-                executable_path=find_chromium(), headless=True, args=list(CHROMIUM_ARGS)
+                executable_path=find_chromium(),
+                headless=True,
+                args=[*CHROMIUM_ARGS, *browser_args(hosts)],
             )
             for run in range(args.runs):
                 for profile in profiles:
                     for host in hosts:
                         host.link.profile = profile
-                    seconds, sent = measure_floor(browser, floor_host)
+                    seconds, sent = measure_floor(
+                        browser, floor_host, floor_host.url_for(profile, local=args.local)
+                    )
                     floors[profile.name].repl_cold.append(seconds)
                     floors[profile.name].sent.append(sent)
                     line = [f"floor {seconds:.2f}"]
                     for site in sites:
-                        f = site.measure(browser, kernel, profile)
+                        base = site.host.url_for(profile, local=args.local)
+                        f = site.measure(browser, kernel, profile, base)
                         line.append(
                             f"{site.label} {f.repl_cold[-1]:.2f}/{f.notebook_cold[-1]:.2f}"
                             f"/{f.repl_warm[-1]:.2f} {f.sent[-1] / 1e6:.1f} MB"

@@ -47,6 +47,11 @@ class Profile:
     rtt: float
 
 
+#: the host name of the shaped profiles: a site served over a network, not from this computer
+#: (lite-build's kernels decide by the host whether a first visit fetches the snapshot); the
+#: browser maps it to 127.0.0.1 (:func:`browser_args`)
+NETWORK_NAME = "lite-build.test"
+
 PROFILES = (
     Profile("loopback", 0, 0),
     Profile("20 Mbit/s, 40 ms", 20e6, 0.040),
@@ -92,6 +97,17 @@ class ShapedHost:
         threading.Thread(target=self._run, args=(started,), daemon=True).start()
         started.wait()
         self.url = f"http://127.0.0.1:{self._port}/"
+
+    def url_for(self, profile: Profile, *, local: bool = False) -> str:
+        """The site's URL on ``profile``: 127.0.0.1 for loopback (a site served from this
+        computer, as the bundle's start.py does) or when ``local``; else the network name."""
+        if local or not profile.bandwidth:
+            return self.url
+        return f"http://{NETWORK_NAME}:{self._port}/"
+
+    @property
+    def origin(self) -> str:
+        return f"http://{NETWORK_NAME}:{self._port}"
 
     def _run(self, started: threading.Event) -> None:
         asyncio.set_event_loop(self._loop)
@@ -155,3 +171,13 @@ class ShapedHost:
         self.requests.append((time.monotonic(), target, status[:3], len(body_out)))
         head = f"HTTP/1.1 {status}\r\nContent-Length: {len(body)}\r\n" + "\r\n".join(lines)
         await self.link.send(writer, (head + "\r\n\r\n").encode("latin-1") + body_out)
+
+
+def browser_args(hosts: list[ShapedHost]) -> list[str]:
+    """Chromium flags that reach ``hosts`` under the network name too, as secure contexts (an
+    https host would be one; service workers need it)."""
+    origins = ",".join(host.origin for host in hosts)
+    return [
+        f"--host-resolver-rules=MAP {NETWORK_NAME} 127.0.0.1",
+        f"--unsafely-treat-insecure-origin-as-secure={origins}",
+    ]

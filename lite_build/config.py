@@ -254,8 +254,10 @@ OPTIONS: tuple[Option, ...] = (
         "Start each kernel from a memory snapshot of its Python with IPython already imported "
         "and its wheels unpacked, made at build time by the site's own Pyodide in Node.js "
         "(needs Node.js 18 or newer; without it the build says so and ships none): the kernel "
-        "is ready seconds sooner and behaves as a freshly started one. A kernel's first start "
-        "downloads its snapshot, about 17 MB compressed, once.",
+        "is ready seconds sooner and behaves as a freshly started one. The snapshot (about "
+        "17 MB compressed) is used where it arrives at disk speed: a site served from the "
+        "learner's computer, and later visits (the offline cache keeps it after a first visit, "
+        "which starts the usual way).",
     ),
     Option(
         "",

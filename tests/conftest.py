@@ -283,16 +283,44 @@ def browser() -> Iterator[Any]:
         playwright.stop()
 
 
-def offline_context(browser: Any, **options: Any) -> tuple[Any, Offline]:
-    """A fresh browser context (empty storage) whose only reachable host is 127.0.0.1, and the
-    record of its requests; ``options`` go to Playwright's ``new_context``."""
+#: the host name under which :func:`network_browser` reaches a site served on 127.0.0.1: a
+#: learner's visit over a network (the kernel worker decides by the host how its kernel starts)
+NETWORK_HOST = "course.test"
+
+
+@contextlib.contextmanager
+def network_browser(browser: Any, port: int) -> Iterator[Any]:
+    """Another Chromium, like ``browser`` but that reaches the site served on 127.0.0.1:``port``
+    as http://course.test:``port``/ (a secure context, as an https host would be) and no other
+    host."""
+    other = browser.browser_type.launch(
+        executable_path=chromium_path(),
+        headless=True,
+        args=[
+            *BROWSER_ARGS,
+            "--disable-quic",
+            f"--host-resolver-rules=MAP {NETWORK_HOST} 127.0.0.1, MAP * ~NOTFOUND",
+            f"--unsafely-treat-insecure-origin-as-secure=http://{NETWORK_HOST}:{port}",
+        ],
+    )
+    try:
+        yield other
+    finally:
+        other.close()
+
+
+def offline_context(
+    browser: Any, *, site_host: str = "127.0.0.1", **options: Any
+) -> tuple[Any, Offline]:
+    """A fresh browser context (empty storage) whose only reachable host is ``site_host``, and
+    the record of its requests; ``options`` go to Playwright's ``new_context``."""
     record = Offline()
     context = browser.new_context(**options)
 
     def route(route: Any) -> None:
         url = route.request.url
         host = urlsplit(url).hostname
-        if url.startswith(("data:", "blob:")) or host == "127.0.0.1":
+        if url.startswith(("data:", "blob:")) or host == site_host:
             record.local.append(url)
             route.continue_()
         else:
@@ -305,7 +333,7 @@ def offline_context(browser: Any, **options: Any) -> tuple[Any, Offline]:
     def seen(request: Any) -> None:
         # a request that escaped routing is still recorded (it then fails to resolve)
         url = request.url
-        local = url.startswith(("data:", "blob:")) or urlsplit(url).hostname == "127.0.0.1"
+        local = url.startswith(("data:", "blob:")) or urlsplit(url).hostname == site_host
         if not local and url not in record.external:
             record.external.append(url)
 
@@ -319,11 +347,13 @@ def assert_nothing_left_the_site(record: Offline) -> None:
 
 
 @contextlib.contextmanager
-def offline_browser_page(browser: Any, **options: Any) -> Iterator[tuple[Any, Offline]]:
+def offline_browser_page(
+    browser: Any, *, site_host: str = "127.0.0.1", **options: Any
+) -> Iterator[tuple[Any, Offline]]:
     """A page in a fresh offline context (see :func:`offline_context`) whose console messages
     are recorded; the context closes on leaving. Asserting that nothing left the site is the
     caller's: a canary makes the requests the guard forbids."""
-    context, record = offline_context(browser, **options)
+    context, record = offline_context(browser, site_host=site_host, **options)
     try:
         page = context.new_page()
         page.on("console", lambda message: record.console.append(f"{message.type}: {message.text}"))

@@ -131,7 +131,7 @@ async function fetchLock(lockFileURL: string): Promise<any> {
  * the page's). */
 function reportRuntime(name: string, worker: Worker, arrived?: IRuntimeReady): void {
   const report = (data: IRuntimeReady) => {
-    kernelRuntimeReady();
+    kernelRuntimeReady(data);
     const how = data.from === 'snapshot' ? 'restored from its snapshot' : 'started';
     const why = data.reason ? ` (no snapshot: ${data.reason})` : '';
     const steps = Object.entries(data.steps ?? {})

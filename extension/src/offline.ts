@@ -11,7 +11,12 @@
 import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { Notification } from '@jupyterlab/apputils';
 
-import { MESSAGE, type FromKernelWorker, type ToServiceWorker } from './protocol';
+import {
+  MESSAGE,
+  type FromKernelWorker,
+  type IRuntimeReady,
+  type ToServiceWorker,
+} from './protocol';
 
 /** How often, at most, a visible tab asks the host whether the site was rebuilt. */
 const UPDATE_CHECK_INTERVAL_MS = 10 * 60 * 1000;
@@ -23,9 +28,15 @@ export const UPDATED_MESSAGE =
  * that failed to start, or one that is never asked for). */
 const START_WAIT_MS = 20 * 1000;
 
+/** The snapshots of this page's kernels that started without theirs (a first visit over a
+ * network): the offline cache keeps them, after the site's files, for the next visits. */
+const later = new Set<string>();
+let asked = false;
+
 function askToFill(): void {
-  const request = { type: MESSAGE.precache } satisfies ToServiceWorker;
-  navigator.serviceWorker.controller?.postMessage(request);
+  asked = true;
+  const request = { type: MESSAGE.precache, keep: [...later] } satisfies ToServiceWorker;
+  navigator.serviceWorker?.controller?.postMessage(request);
 }
 
 let runtimeReady: () => void = () => undefined;
@@ -34,7 +45,13 @@ const runtimeReadyPromise = new Promise<void>((resolve) => {
 });
 
 /** Called when a kernel runtime of this page is ready (see index.ts): the page has started. */
-export function kernelRuntimeReady(): void {
+export function kernelRuntimeReady(ready?: IRuntimeReady): void {
+  if (ready?.later && !later.has(ready.later)) {
+    later.add(ready.later);
+    if (asked) {
+      askToFill(); // a kernel that started after the filling began
+    }
+  }
   runtimeReady();
 }
 
@@ -44,11 +61,13 @@ async function started(app: JupyterFrontEnd): Promise<void> {
   await app.restored;
   const prestart = window.liteBuildPrestart;
   if (prestart?.runtime) {
+    kernelRuntimeReady(prestart.runtime);
     return;
   }
   prestart?.worker.addEventListener('message', (event: MessageEvent) => {
-    if ((event.data as FromKernelWorker | undefined)?.type === MESSAGE.runtime) {
-      runtimeReady();
+    const data = event.data as FromKernelWorker | undefined;
+    if (data?.type === MESSAGE.runtime) {
+      kernelRuntimeReady(data);
     }
   });
   if (!prestart && !window.liteBuildKernelAsked) {

@@ -76,6 +76,9 @@ export interface IRuntimeReady {
   /** when each step was done, in seconds since the start: snapshot (fetched and inflated),
    * runtime (the packages loaded too), imports */
   steps: Record<string, number>;
+  /** the snapshot's URL when this start went without it (a first visit over a network): the
+   * page asks the offline cache to keep it, for the next visits */
+  later?: string;
 }
 
 /** What the page posts to a kernel worker, besides the stock kernel's own messages. */
@@ -89,6 +92,9 @@ export type FromKernelWorker = IProbeAnswer | IRuntimeReady;
  * alive while it fills). */
 export interface IPrecacheRequest {
   type: typeof MESSAGE.precache;
+  /** on-demand files (URLs) to keep too, after the site's files: the snapshots of the kernels
+   * that started without theirs */
+  keep?: string[];
 }
 
 /** service worker -> page: the answer to IPrecacheRequest, once the cache is complete or the

@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -15,7 +16,17 @@ from lite_build.config import load_config
 from lite_build.pipeline.imports import IMPORTS_JSON
 from lite_build.site.paths import PRECACHE_WORKER
 from tests.browser import lab
-from tests.conftest import REPO, Offline, Served, exposed_copy, linked_copy
+from tests.conftest import (
+    NETWORK_HOST,
+    REPO,
+    Offline,
+    Served,
+    assert_nothing_left_the_site,
+    exposed_copy,
+    linked_copy,
+    network_browser,
+    offline_browser_page,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -256,66 +267,71 @@ CACHED_URLS = """async () => {
 
 
 def test_a_first_visit_starts_the_kernel_first_then_fills_the_cache_for_the_next(
-    default_site: Path, site_url: str, offline_page: tuple[Any, Offline]
+    default_site: Path, site_url: str, browser: Any
 ) -> None:
-    page, record = offline_page
+    """A learner's first visit over a network: the kernel starts the usual way, without its
+    snapshot (twice what the start downloads), before the offline cache fills; the cache then
+    keeps that snapshot, and the next visit restores from it."""
+    port = urlsplit(site_url).port
+    assert port
+    url = f"http://{NETWORK_HOST}:{port}/"
+    snapshot = f"{url}static/environments/python/kernel.snapshot"
     attrs = next((default_site / "static" / "wheels").glob("attrs-*.whl")).name
-    # the console's lines and "fill" (the filling of the offline cache fetching a wheel of the
-    # other environment, which only it fetches), in order
+    # the console's lines, "fill" (the filling of the offline cache fetching a wheel of the
+    # other environment, which only it fetches) and "snapshot" (any request for the snapshot),
+    # in order
     events: list[str] = []
-    started = {"kernel": False}  # whether this visit's kernel has started
     answers: list[tuple[str, bool]] = []  # (site file, answered by the service worker)
 
-    def console(message: Any) -> None:
-        events.append(message.text)
-        started["kernel"] = started["kernel"] or bool(RESTORED.match(f"info: {message.text}"))
-
-    page.on("console", console)
-    page.context.on(
-        "request",
-        lambda request: (
+    def request(request: Any) -> None:
+        if request.service_worker and f"/static/wheels/{attrs}" in request.url:
             events.append("fill")
-            if request.service_worker and f"/static/wheels/{attrs}" in request.url
-            else None
-        ),
-    )
-    page.on(
-        "response",
-        lambda response: (
-            answers.append((response.url, response.from_service_worker))
-            if "/api/" not in response.url and not started["kernel"]
-            else None
-        ),
-    )
+        if request.url.split("?")[0] == snapshot:
+            events.append("snapshot")
 
-    first = random_number(page, site_url)  # a first visit
-    controlled = page.evaluate("() => navigator.serviceWorker.controller !== null")
-    first_visit = list(answers)
-    lab.wait_until_cached(page, f"/{precached_files(default_site)[-1]}")  # filled in order
-    cached = page.evaluate(CACHED_URLS)
-    started["kernel"] = False
-    answers.clear()
-    second = random_number(page, site_url)  # the next visit
+    with (
+        network_browser(browser, port) as other,
+        offline_browser_page(other, site_host=NETWORK_HOST) as (page, record),
+    ):
+        page.on("console", lambda message: events.append(f"{message.type}: {message.text}"))
+        page.context.on("request", request)
+        page.on(
+            "response",
+            lambda response: answers.append((response.url, response.from_service_worker)),
+        )
 
-    # the filling (the whole site) did not compete with the kernel's start for CPU and network
-    restored = next(i for i, text in enumerate(events) if RESTORED.match(f"info: {text}"))
-    assert restored < events.index("fill")
-    # the service worker controlled the first visit's start, yet let the browser fetch the
-    # files (streaming them through the worker slowed the start), but for the kernel's snapshot:
-    # kept as it passed (too large for the HTTP cache); the next visit is served by the worker
+        first = random_number(page, url)  # a first visit
+        first_output = len(events)
+        controlled = page.evaluate("() => navigator.serviceWorker.controller !== null")
+        first_visit = list(answers)
+        lab.wait_until_cached(page, f"/{precached_files(default_site)[-1]}")  # filled in order
+        lab.wait_until_cached(page, "/static/environments/python/kernel.snapshot")
+        cached = page.evaluate(CACHED_URLS)
+        answers.clear()
+        second = random_number(page, url)  # the next visit
+    assert_nothing_left_the_site(record)
+
+    # the kernel started the usual way, and neither the snapshot nor the filling (the whole
+    # site) competed with its start for CPU and network
+    started = next(i for i, text in enumerate(events) if STARTED.match(text))
+    assert "a first visit over a network" in events[started]
+    assert "snapshot" not in events[:first_output]
+    assert started < events.index("fill") < events.index("snapshot")
+    # the service worker controlled the first visit, yet let the browser fetch the files
+    # (streaming them through the worker slowed the start); the next visit is served by it
     assert controlled
     assert [url for url, _ in first_visit if "/build/" in url]
-    through_worker = [url.split("?")[0] for url, worker in first_visit if worker]
-    assert through_worker == [f"{site_url}static/environments/python/kernel.snapshot"]
+    # (JupyterLite's own requests, /api/, are its worker's)
+    assert [url for url, worker in first_visit if worker and "/api/" not in url] == []
     assert [url for url, worker in answers if worker and "/build/" in url], answers
-    # the cache keeps the snapshot the kernel fetched, never downloads every environment's
+    # the cache kept the snapshot of the kernel that started, never every environment's
     snapshots = sorted(url.split("?")[0] for url in cached if url.endswith("kernel.snapshot"))
-    assert snapshots == [f"{site_url}static/environments/python/kernel.snapshot"]
-    # both kernels restored from the snapshot, which holds the build's random generator state:
-    # each is seeded afresh
-    assert len([text for text in events if RESTORED.match(f"info: {text}")]) == 2
+    assert snapshots == [snapshot]
+    # the next visit restored from it, read from the cache (not downloaded again), with the
+    # snapshot's random state seeded afresh
+    assert len([text for text in events if RESTORED.match(text)]) == 1
+    assert events.count("snapshot") == 1
     assert first != second
-    assert record.external == []
 
 
 def test_without_its_snapshot_a_kernel_starts_the_usual_way(

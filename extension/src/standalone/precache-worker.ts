@@ -57,7 +57,10 @@
 // (the messages are declared in ../protocol.ts).
 //
 // Files listed "on demand" (each environment's kernel snapshot) are served and kept the same way,
-// but never fetched in the background: only the kernels a visitor starts need theirs.
+// but never fetched in the background unless a page asks: only the kernels a visitor starts need
+// theirs. A kernel whose first start went without its snapshot (a first visit over a network:
+// see prestart.worker.ts) has its page ask for it (IPrecacheRequest's `keep`): it is fetched
+// after the site's files, for the next visits.
 //
 // lite-build (lite_build/site/precache.py) writes this script as lite-build-sw.js, after a line
 // that sets the build's list of files: `self.LITE_BUILD_PRECACHE = {...};` (PRECACHE_GLOBAL, an
@@ -346,11 +349,30 @@ self.addEventListener('fetch', (event) => {
   event.respondWith(FRESH.has(path) ? networkFirst(event, path) : cacheFirst(event, path));
 });
 
+/** The on-demand files a page asks to keep (the snapshots of kernels that started without
+ * theirs), once the site's files are: never before what a visit needs offline. */
+async function keepOnDemand(urls: string[]): Promise<void> {
+  const cache = await caches.open(CACHE);
+  for (const url of urls) {
+    const path = sitePath(new URL(url, BASE));
+    if (path === null || FILES.has(path)) continue;
+    // bytes that are not this build's are refused and reported by `put`, as for the others
+    await store(cache, new Set(), path).catch((error) => {
+      console.warn('lite-build precache: could not keep', path, error);
+    });
+  }
+}
+
 self.addEventListener('message', (event) => {
   const data = event.data as ToServiceWorker | undefined;
   if (!data || data.type !== MESSAGE.precache) return;
   const client = event.source;
-  event.waitUntil(startFill().then((state) => client && client.postMessage(state)));
+  event.waitUntil(
+    startFill().then(async (state) => {
+      if (state.complete) await keepOnDemand(data.keep ?? []);
+      if (client) client.postMessage(state);
+    }),
+  );
 });
 
 // A page asks which of its workers this service worker controls: a kernel worker started

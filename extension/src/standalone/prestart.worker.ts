@@ -17,7 +17,8 @@
 //
 // Every kernel of a lite-build site runs in this worker, prestarted or not, so every kernel gets
 // the same start: its Python restored from the environment's memory snapshot when the site ships
-// one (see lite_build/kernel/snapshot.py), else started the usual way; then the modules the kernel
+// one (see lite_build/kernel/snapshot.py) and it pays (snapshotSource below), else started the
+// usual way; then the modules the kernel
 // imports at start, imported ahead. lite-build's own keys in `loadPyodideOptions`
 // (`liteBuildSnapshotURL`, `liteBuildImports`) are taken out before Pyodide sees the options.
 // The worker tells the page how its runtime started. The messages it takes and posts are declared
@@ -29,6 +30,7 @@
 // webpack.config.js).
 
 import {
+  CACHE_PREFIX,
   MESSAGE,
   type FromKernelWorker,
   type IRuntimeOptions,
@@ -87,19 +89,75 @@ const OUTPUT: IRuntimeOutput = {
   },
 };
 
-/** The kernel image, inflated (a host that sent it with ``Content-Encoding: gzip`` has
- * inflated it already: then it does not start with gzip's magic bytes). */
-async function fetchImage(url: string): Promise<IKernelImage> {
-  const response = await fetch(url);
-  if (!response.ok) {
-    throw new Error(`${url}: HTTP ${response.status}`);
-  }
-  const bytes = new Uint8Array(await response.arrayBuffer());
+/** The kernel image in ``bytes``, inflated (a host that sent it with ``Content-Encoding: gzip``
+ * has inflated it already: then it does not start with gzip's magic bytes). */
+async function imageOf(bytes: Uint8Array<ArrayBuffer>): Promise<IKernelImage> {
   if (bytes[0] !== 0x1f || bytes[1] !== 0x8b) {
     return readImage(bytes);
   }
   const inflated = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
   return readImage(new Uint8Array(await new Response(inflated).arrayBuffer()));
+}
+
+async function fetchImage(url: string): Promise<IKernelImage> {
+  const response = await fetch(url);
+  if (!response.ok) {
+    throw new Error(`${url}: HTTP ${response.status}`);
+  }
+  return imageOf(new Uint8Array(await response.arrayBuffer()));
+}
+
+/** Whether the site is served from this computer (the bundle's start.py, `lite-build serve`):
+ * its files arrive at disk speed. */
+function servedLocally(): boolean {
+  const host = self.location.hostname;
+  return (
+    host === 'localhost' ||
+    host.endsWith('.localhost') ||
+    host === '[::1]' ||
+    /^127\.\d+\.\d+\.\d+$/.test(host)
+  );
+}
+
+/** The snapshot at ``url`` as an earlier visit's offline cache kept it, when its bytes are the
+ * ones the URL names (its ``sha256``); else null. Read from the cache here, not through the
+ * service worker: a kernel worker is not always under its control (see index.ts), and a fetch
+ * that the service worker does not answer would download the whole snapshot. */
+async function keptSnapshot(url: string): Promise<Uint8Array<ArrayBuffer> | null> {
+  const address = new URL(url);
+  const sha256 = address.searchParams.get('sha256');
+  address.search = '';
+  try {
+    for (const name of await caches.keys()) {
+      if (!name.startsWith(CACHE_PREFIX)) continue;
+      const response = await (await caches.open(name)).match(address.href);
+      if (!response) continue;
+      const bytes = new Uint8Array(await response.arrayBuffer());
+      const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+      const hex = Array.from(digest, (byte) => byte.toString(16).padStart(2, '0')).join('');
+      if (hex === sha256) return bytes;
+    }
+  } catch (error) {
+    // no CacheStorage here (an insecure context, some private windows): no kept copy
+    console.warn('lite-build: could not look for a kept snapshot', error);
+  }
+  return null;
+}
+
+/** How a kernel gets its snapshot, or null when this start goes without it. The snapshot
+ * saves the start's processor time (about 3 s: unpacking the wheels, importing IPython, making
+ * the shell) but is about 17 MB, twice what a start without it downloads: it pays where it
+ * arrives at disk speed (a copy the offline cache kept, or a site served from this computer),
+ * and it doubles the wait on a first visit over a home or classroom line (measured:
+ * docs/performance.md). A first visit over a network therefore starts the usual way; its page
+ * then asks the offline cache to keep the snapshot, after the site's files, so that the next
+ * visits restore from it. Decided by where the bytes are, not by timing the link: the same
+ * visit always starts the same way. */
+async function snapshotSource(url: string): Promise<{ image: Promise<IKernelImage> } | null> {
+  const kept = await keptSnapshot(url);
+  if (kept) return { image: imageOf(kept) };
+  // in a record: awaiting this function must not wait for the download
+  return servedLocally() ? { image: fetchImage(url) } : null;
 }
 
 /** The module of jupyterlite-pyodide-kernel that makes the kernel (its worker's initKernel). */
@@ -115,9 +173,16 @@ async function startRuntime(options: IRuntimeOptions): Promise<any> {
   let from: IRuntimeReady['from'] = 'start';
   let reason = extra.liteBuildSnapshotURL ? '' : 'the site ships no snapshot';
   let image: Promise<IKernelImage> | null = null;
-  if (extra.liteBuildSnapshotURL) {
+  let later: string | undefined;
+  const url = extra.liteBuildSnapshotURL;
+  const source = url ? await snapshotSource(url) : null;
+  if (url && !source) {
+    reason = 'a first visit over a network; kept for the next visits';
+    later = url;
+  }
+  if (source) {
     try {
-      image = fetchImage(extra.liteBuildSnapshotURL).then((loaded) => {
+      image = source.image.then((loaded) => {
         steps.snapshot = seconds();
         return loaded;
       });
@@ -166,6 +231,7 @@ async function startRuntime(options: IRuntimeOptions): Promise<any> {
     seconds: seconds(),
     reason,
     steps,
+    ...(later ? { later } : {}),
   } satisfies FromKernelWorker);
   return pyodide;
 }
