@@ -35,8 +35,19 @@ let asked = false;
 
 function askToFill(): void {
   asked = true;
-  const request = { type: MESSAGE.precache, keep: [...later] } satisfies ToServiceWorker;
-  navigator.serviceWorker?.controller?.postMessage(request);
+  const workers = navigator.serviceWorker;
+  if (!workers) return;
+  const ask = () => {
+    const request = { type: MESSAGE.precache, keep: [...later] } satisfies ToServiceWorker;
+    workers.controller?.postMessage(request);
+  };
+  if (workers.controller) {
+    ask();
+  } else {
+    // a first visit whose page started before the worker took it (a page without a kernel
+    // starts at once): asked once it has, else the request was lost and the cache never filled
+    workers.addEventListener('controllerchange', ask, { once: true });
+  }
 }
 
 let runtimeReady: () => void = () => undefined;

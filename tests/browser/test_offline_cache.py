@@ -16,7 +16,7 @@ import pytest
 from lite_build.site.paths import PRECACHE_WORKER
 from lite_build.site.precache import CACHE_PREFIX
 from tests.browser import lab
-from tests.conftest import Offline, Served, linked_copy
+from tests.conftest import Offline, Served, exposed_copy, linked_copy
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -77,6 +77,42 @@ FILL_STOPPED = """() => new Promise((resolve) => {
     });
     navigator.serviceWorker.controller.postMessage({type: 'lite-build-precache'});
 })"""
+
+
+#: in an exposed page: once the app is restored and what runs after that has run
+RESTORED = """async () => {
+    await window.jupyterapp.restored;
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    return navigator.serviceWorker.controller === null;
+}"""
+
+
+def test_a_page_that_started_before_the_worker_took_it_still_fills_the_cache(
+    default_site: Path,
+    serve_site: Callable[..., Served],
+    offline_page: tuple[Any, Offline],
+    tmp_path: Path,
+) -> None:
+    """A page without a kernel asks for the filling as soon as the app is restored; on a first
+    visit the service worker may not have taken the page yet (here its script is held back
+    until then): the page asks once it has."""
+    site = exposed_copy(default_site, tmp_path / "site")
+    url = serve_site(site).url
+    page, record = offline_page
+    held: list[Any] = []
+    page.context.route("**/service-worker.js*", lambda route: held.append(route))  # runs first
+
+    page.goto(f"{url}tree/index.html")
+    page.wait_for_function("() => window.jupyterapp", polling=100, timeout=60_000)
+    uncontrolled = page.evaluate(RESTORED)
+    registering = len(held)
+    for route in held:
+        route.continue_()
+    page.context.unroute("**/service-worker.js*")
+
+    assert uncontrolled and registering
+    lab.wait_until_cached(page, f"/{precache_list(site)['files'][0]}")
+    assert record.external == []
 
 
 def test_a_rebuild_while_the_cache_fills_puts_none_of_its_files_in_the_cache(
