@@ -64,14 +64,30 @@ def select_first_cell(page: Any) -> None:
         page.locator(notebook).first.focus()
 
 
-def open_notebook(page: Any, base_url: str, path: str, *, app: str = "lab") -> None:
-    page.goto(f"{base_url}{app}/index.html?path={quote(path)}")
+#: how often a notebook's tab is clicked to make it current, and how long each click may take
+TAB_ATTEMPTS = 3
+TAB_WAIT_MS = 20_000
+
+
+def open_notebook(page: Any, base_url: str, path: str) -> None:
+    """Open ``path`` in JupyterLab (``?path=``) and make it the current document."""
+    page.goto(f"{base_url}lab/index.html?path={quote(path)}")
     name = path.rsplit("/", 1)[-1]
-    # the notebook must be the current document before menu commands are aimed at it
-    page.wait_for_selector(
-        f'.lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel:text-is("{name}")',
-        timeout=KERNEL_TIMEOUT_MS,
-    )
+    # the notebook must be the current document before menu commands are aimed at it; on a
+    # page that had other notebooks open, JupyterLab's restoring of its layout may make one
+    # of those current after ?path= opened this one: its tab is then clicked, as a student would
+    label = f'.lm-TabBar-tabLabel:text-is("{name}")'
+    page.wait_for_selector(f".lm-DockPanel {label}", timeout=KERNEL_TIMEOUT_MS)
+    current = f".lm-DockPanel .lm-TabBar-tab.lm-mod-current {label}"
+    for _ in range(TAB_ATTEMPTS):
+        if page.locator(current).count():
+            break
+        page.locator(f".lm-DockPanel {label}").click()
+        try:
+            page.wait_for_selector(current, timeout=TAB_WAIT_MS)
+        except PlaywrightTimeoutError:
+            continue  # the restoring took the tab back after the click: click it again
+    page.wait_for_selector(current, timeout=TAB_WAIT_MS)
     select_first_cell(page)
 
 
