@@ -91,9 +91,30 @@ def open_notebook(page: Any, base_url: str, path: str) -> None:
     select_first_cell(page)
 
 
+#: the current notebook's kernel, as its toolbar names it once it has a session
+KERNEL_NAMED = """() => [...document.querySelectorAll(
+    '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Toolbar-kernelName')]
+    .some((node) => node.innerText.trim() && !/no kernel/i.test(node.innerText))"""
+
+
 def run_all_cells(page: Any) -> None:
+    """Run All in the current notebook, once it has its kernel: before that, JupyterLab
+    drops the cells it is asked to run (a student would click again)."""
+    page.wait_for_function(KERNEL_NAMED, timeout=KERNEL_TIMEOUT_MS, polling=100)
     page.click('.lm-MenuBar-itemLabel:text-is("Run")')
     page.click('.lm-Menu-itemLabel:text-is("Run All Cells")')
+
+
+def console_line(page: Any, lines: list[str], text: str) -> str:
+    """The console line of the page holding ``text``: one already recorded in ``lines``, or
+    the next the page logs."""
+    found = [line for line in lines if text in line]
+    if found:
+        return found[0]
+    message = page.wait_for_event(
+        "console", predicate=lambda message: text in message.text, timeout=KERNEL_TIMEOUT_MS
+    )
+    return str(message.text)
 
 
 def answer_input(page: Any, answer: str) -> None:
