@@ -103,10 +103,11 @@ class ShapedHost:
         computer, as the bundle's start.py does) or when ``local``; else the network name."""
         if local or not profile.bandwidth:
             return self.url
-        return f"http://{NETWORK_NAME}:{self._port}/"
+        return f"{self.origin}/"
 
     @property
     def origin(self) -> str:
+        """The site's origin under the network name."""
         return f"http://{NETWORK_NAME}:{self._port}"
 
     def _run(self, started: threading.Event) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from typing import Any
@@ -83,10 +84,9 @@ def open_notebook(page: Any, base_url: str, path: str) -> None:
         if page.locator(current).count():
             break
         page.locator(f".lm-DockPanel {label}").click()
-        try:
+        # the restoring may take the tab back after the click: then it is clicked again
+        with contextlib.suppress(PlaywrightTimeoutError):
             page.wait_for_selector(current, timeout=TAB_WAIT_MS)
-        except PlaywrightTimeoutError:
-            continue  # the restoring took the tab back after the click: click it again
     page.wait_for_selector(current, timeout=TAB_WAIT_MS)
     select_first_cell(page)
 

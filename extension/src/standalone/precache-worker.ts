@@ -75,6 +75,7 @@ import {
   type IPrecacheState,
   type ToServiceWorker,
 } from '../protocol';
+import { sha256Hex } from './digest';
 
 declare const self: ServiceWorkerGlobalScope & { [PRECACHE_GLOBAL]: IPrecacheList };
 
@@ -120,14 +121,10 @@ const kept = new Set<string>();
 /** the files whose bytes from the server were not this build's (see the top) */
 const refused = new Set<string>();
 
-function hex(bytes: ArrayBuffer): string {
-  return Array.from(new Uint8Array(bytes), (byte) => byte.toString(16).padStart(2, '0')).join('');
-}
-
 /** Whether `bytes` are this build's file `path`: its size, then its SHA-256. */
 async function isThisBuilds(path: string, bytes: ArrayBuffer): Promise<boolean> {
   const [sha256, size] = INTEGRITY[path];
-  return bytes.byteLength === size && hex(await crypto.subtle.digest('SHA-256', bytes)) === sha256;
+  return bytes.byteLength === size && (await sha256Hex(bytes)) === sha256;
 }
 
 /** `response` (from the network) stored as `path` when its bytes are this build's; else refused

@@ -37,6 +37,7 @@ import {
   type IRuntimeReady,
   type ToKernelWorker,
 } from '../protocol';
+import { sha256Hex } from './digest';
 import {
   loadRuntime,
   readImage,
@@ -133,9 +134,7 @@ async function keptSnapshot(url: string): Promise<Uint8Array<ArrayBuffer> | null
       const response = await (await caches.open(name)).match(address.href);
       if (!response) continue;
       const bytes = new Uint8Array(await response.arrayBuffer());
-      const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
-      const hex = Array.from(digest, (byte) => byte.toString(16).padStart(2, '0')).join('');
-      if (hex === sha256) return bytes;
+      if ((await sha256Hex(bytes)) === sha256) return bytes;
     }
   } catch (error) {
     // no CacheStorage here (an insecure context, some private windows): no kept copy
