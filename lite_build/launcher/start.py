@@ -273,6 +273,9 @@ class LimitedServer(ThreadingHTTPServer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.free_slots = threading.BoundedSemaphore(self.max_connections)
+        # the connections holding a slot: each gives it back once, whoever gives it first
+        self.holding: set[Any] = set()
+        self.holding_lock = threading.Lock()
         super().__init__(*args, **kwargs)
 
     def server_bind(self) -> None:
@@ -285,17 +288,31 @@ class LimitedServer(ThreadingHTTPServer):
 
     def process_request(self, request: Any, client_address: Any) -> None:
         self.free_slots.acquire()  # the next connection waits in the listen queue
+        with self.holding_lock:
+            self.holding.add(request)
         try:
             super().process_request(request, client_address)
         except BaseException:
-            self.free_slots.release()
+            # Ctrl+C may come while the connection's thread starts, so that thread may run and
+            # give the slot back too. Giving it back twice raised ValueError, an Exception that
+            # socketserver hands to handle_error, which keeps quiet: the KeyboardInterrupt was
+            # lost and start.py went on serving (1 stop in 5 on a loaded machine)
+            self.give_back(request)
             raise
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
         try:
             super().process_request_thread(request, client_address)
         finally:
-            self.free_slots.release()
+            self.give_back(request)
+
+    def give_back(self, request: Any) -> None:
+        """The slot of ``request``'s connection free again (once, however often called)."""
+        with self.holding_lock:
+            if request not in self.holding:
+                return
+            self.holding.discard(request)
+        self.free_slots.release()
 
 
 class Server(LimitedServer):

@@ -4,6 +4,7 @@ import gzip
 import http.client
 import logging
 import socket
+import socketserver
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -203,6 +204,33 @@ def test_connections_beyond_the_cap_wait_for_a_free_thread(site: Path) -> None:
     assert waiting.recv(100).startswith(b"HTTP/1.1 200")
     waiting.close()
     next(fetches, None)
+
+
+def test_ctrl_c_while_a_connections_thread_starts_still_stops_the_server(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl+C (or kill) in the main thread after a connection's thread started: the interrupt
+    reaches the serving loop, and the connection's slot is given back once."""
+    server = make_server(site, port=0)
+    client = socket.create_connection(("127.0.0.1", server.server_port))
+    client.sendall(b"GET /index.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    request, address = server.get_request()
+
+    def started_then_interrupted(self: SiteServer, request: object, address: object) -> None:
+        thread = threading.Thread(target=self.process_request_thread, args=(request, address))
+        thread.start()
+        thread.join()  # the thread answered and gave its slot back
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(socketserver.ThreadingMixIn, "process_request", started_then_interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        server.process_request(request, address)
+    assert client.recv(100).startswith(b"HTTP/1.1 200")
+    client.close()
+    # every slot free, none given back twice (the semaphore is bounded)
+    slots = [server.free_slots.acquire(blocking=False) for _ in range(server.max_connections + 1)]
+    assert slots == [True] * server.max_connections + [False]
+    server.server_close()
 
 
 def test_revalidation_answers_304_until_the_file_changes(fetch: Fetch, site: Path) -> None:
