@@ -123,6 +123,8 @@ def pytest_runtest_makereport(
     """A test (or a fixture it set up) that asked the stand-in registries for something they do
     not have fails, with what was missing and the command that pins or fetches it."""
     report = yield
+    if report.when == "call" and report.failed:
+        _add_browser_console(item, report)
     registry = item.config.stash.get(REGISTRY, None)
     misses = registry.take_misses() if registry is not None else []
     if misses:
@@ -132,6 +134,22 @@ def pytest_runtest_makereport(
         report.outcome = "failed"
         report.longrepr = "\n".join(lines)
     return report
+
+
+#: how many of a failed browser test's last console lines its report shows
+CONSOLE_TAIL = 80
+
+
+def _add_browser_console(item: pytest.Item, report: pytest.TestReport) -> None:
+    """A failed browser test's report ends with its page's last console lines: what the app,
+    the kernel and the service worker said is often the only trace of why a page never got
+    where the test waited (a CI run cannot be watched)."""
+    for value in getattr(item, "funcargs", {}).values():
+        if isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], Offline):
+            page, record = value
+            lines = record.console[-CONSOLE_TAIL:]
+            title = f"browser console (last {len(lines)} of {len(record.console)} lines)"
+            report.sections.append((title, "\n".join([f"page: {page.url}", *lines])))
 
 
 # -- sites -------------------------------------------------------------------------------------
