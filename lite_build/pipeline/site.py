@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from lite_build.cache import cache_dir
 from lite_build.commands.embed import content_notebooks, default_kernel, embed_page
 from lite_build.files import copy_tree, path_inside, write_json
 from lite_build.kernel.environments import WHEELS, load_environment_packages
@@ -123,4 +124,4 @@ class SiteStep(Step):
             # patched first: the precache lists each file's hash, and serves no other bytes
             patches.apply_offline(staging)
             install_precache(staging)
-        compress_site(staging)
+        compress_site(staging, store=cache_dir() / "gzip")
