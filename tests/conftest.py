@@ -136,8 +136,9 @@ def pytest_runtest_makereport(
     return report
 
 
-#: how many of a failed browser test's last console lines its report shows
+#: how many of a failed browser test's last console lines its report shows, and of its text
 CONSOLE_TAIL = 80
+PAGE_TEXT_CHARS = 1500
 
 
 def _add_browser_console(item: pytest.Item, report: pytest.TestReport) -> None:
@@ -150,6 +151,16 @@ def _add_browser_console(item: pytest.Item, report: pytest.TestReport) -> None:
             lines = record.console[-CONSOLE_TAIL:]
             title = f"browser console (last {len(lines)} of {len(record.console)} lines)"
             report.sections.append((title, "\n".join([f"page: {page.url}", *lines])))
+            report.sections.append(("browser page's text", _page_text(page)))
+
+
+def _page_text(page: Any) -> str:
+    """The start of what the page shows (a dialog, an error page), or why it could not be read."""
+    try:
+        text: str = page.locator("body").inner_text(timeout=5_000)
+    except Exception as error:  # a closed or hung page: the report says so, and goes on
+        return f"(not readable: {str(error).splitlines()[0]})"
+    return " ".join(text.split())[:PAGE_TEXT_CHARS]
 
 
 # -- sites -------------------------------------------------------------------------------------
