@@ -74,6 +74,16 @@ ASK_FOR_PRECACHE = """(version) => {
 }"""
 
 
+#: the default environment's snapshot, as the site serves it
+SNAPSHOT = "static/environments/python/kernel.snapshot"
+#: asks the offline cache to keep an on-demand file (IPrecacheRequest's ``keep``)
+KEEP_SNAPSHOT = """(path) => navigator.serviceWorker.controller.postMessage(
+    {type: 'lite-build-precache', keep: [new URL(path, location.href.split('lab/')[0]).href]})"""
+#: whether the cache named ``name`` holds ``path`` (keyed by URL, without a query)
+HOLDS = """async ([name, path]) => (await (await caches.open(name)).keys())
+    .some((request) => request.url.endsWith('/' + path))"""
+
+
 WORKER_STATE = """async () => {
     const registration = await navigator.serviceWorker.getRegistration();
     const script = (worker) => worker && `${worker.scriptURL} ${worker.state}`;
@@ -193,6 +203,9 @@ def test_a_rebuild_takes_over_open_pages_says_so_and_replaces_the_cache(
     page, record = offline_page
     assert "HELLO one" in lab.run_notebook(page, url, "hello.ipynb", "HELLO one")
     first = wait_for_precache(page, site)
+    # the kernel's snapshot kept, as a page whose kernel started without it asks
+    page.evaluate(KEEP_SNAPSHOT, SNAPSHOT)
+    lab.wait_until_cached(page, f"/{SNAPSHOT}")
 
     write_project(tmp_path, "HELLO two")
     build(load_config(cwd=tmp_path))
@@ -204,11 +217,16 @@ def test_a_rebuild_takes_over_open_pages_says_so_and_replaces_the_cache(
         raise AssertionError(f"no update notice; saw {page.evaluate(WORKER_STATE)}") from error
     second = wait_for_precache(page, site)
     assert second != first
+    # the rebuild left the environment alone: its snapshot, kept by the first build's cache,
+    # is carried into the new one, not dropped with the old cache
+    assert page.evaluate(HOLDS, [second, SNAPSHOT])
 
     page.context.set_offline(True)
     page.reload()
+    seen = len(record.console)
     assert "HELLO two" in lab.run_notebook(page, url, "hello.ipynb", "HELLO two")
     page.context.set_offline(False)
+    assert any("restored from its snapshot" in line for line in record.console[seen:])
     assert record.external == []
 
 
