@@ -72,20 +72,25 @@ TAB_WAIT_MS = 20_000
 
 def open_notebook(page: Any, base_url: str, path: str) -> None:
     """Open ``path`` in JupyterLab (``?path=``) and make it the current document."""
-    page.goto(f"{base_url}lab/index.html?path={quote(path)}")
+    url = f"{base_url}lab/index.html?path={quote(path)}"
+    page.goto(url)
     name = path.rsplit("/", 1)[-1]
     # the notebook must be the current document before menu commands are aimed at it; on a
     # page that had other notebooks open, JupyterLab's restoring of its layout may make one
     # of those current after ?path= opened this one: its tab is then clicked, as a student would
-    label = f'.lm-TabBar-tabLabel:text-is("{name}")'
-    page.wait_for_selector(f".lm-DockPanel {label}", timeout=KERNEL_TIMEOUT_MS)
-    current = f".lm-DockPanel .lm-TabBar-tab.lm-mod-current {label}"
+    label = f'.lm-DockPanel .lm-TabBar-tabLabel:text-is("{name}")'
+    page.wait_for_selector(label, timeout=KERNEL_TIMEOUT_MS)
+    current = f".lm-DockPanel .lm-TabBar-tab.lm-mod-current {label.split(' ', 1)[1]}"
     for _ in range(TAB_ATTEMPTS):
         if page.locator(current).count():
             break
-        page.locator(f".lm-DockPanel {label}").click()
+        if not page.locator(label).count():
+            # gone again with the restoring (seen once on a shared page): opened again
+            page.goto(url)
+            page.wait_for_selector(label, timeout=KERNEL_TIMEOUT_MS)
         # the restoring may take the tab back after the click: then it is clicked again
         with contextlib.suppress(PlaywrightTimeoutError):
+            page.locator(label).click(timeout=TAB_WAIT_MS)
             page.wait_for_selector(current, timeout=TAB_WAIT_MS)
     page.wait_for_selector(current, timeout=TAB_WAIT_MS)
     select_first_cell(page)
