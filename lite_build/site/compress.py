@@ -95,8 +95,11 @@ def compressed(data: bytes, store: Path | None = None) -> bytes | None:
         if _holds(earlier, data):
             return earlier
     packed = _compress(data)
-    folder.mkdir(parents=True, exist_ok=True)
-    _write_whole(kept if packed is not None else too_little, packed or b"")
+    # a store that cannot be written (a full disk, a read-only cache) only costs the next build
+    # this compression again
+    with contextlib.suppress(OSError):
+        folder.mkdir(parents=True, exist_ok=True)
+        _write_whole(kept if packed is not None else too_little, packed or b"")
     return packed
 
 

@@ -71,3 +71,9 @@ def test_a_site_compressed_through_the_store_is_byte_identical(tmp_path: Path) -
         assert (
             listed == (tmp_path / "plain" / "lite-build-gzip.txt").read_text() == "build/app.js\n"
         )
+
+
+def test_a_store_that_cannot_be_written_only_costs_the_compression(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    store.write_text("a file where the folder should be")
+    assert compressed(TEXT, store) == gzip.compress(TEXT, compresslevel=9, mtime=0)
