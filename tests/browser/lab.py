@@ -78,9 +78,10 @@ def open_notebook(page: Any, base_url: str, path: str) -> None:
     # the notebook must be the current document before menu commands are aimed at it; on a
     # page that had other notebooks open, JupyterLab's restoring of its layout may make one
     # of those current after ?path= opened this one: its tab is then clicked, as a student would
-    label = f'.lm-DockPanel .lm-TabBar-tabLabel:text-is("{name}")'
+    tab_label = f'.lm-TabBar-tabLabel:text-is("{name}")'
+    label = f".lm-DockPanel {tab_label}"
     page.wait_for_selector(label, timeout=KERNEL_TIMEOUT_MS)
-    current = f".lm-DockPanel .lm-TabBar-tab.lm-mod-current {label.split(' ', 1)[1]}"
+    current = f".lm-DockPanel .lm-TabBar-tab.lm-mod-current {tab_label}"
     for _ in range(TAB_ATTEMPTS):
         if page.locator(current).count():
             break

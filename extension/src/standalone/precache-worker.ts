@@ -24,8 +24,9 @@
 // HTTP cache keeps those files, and the filling asks for the very URLs the page asked for: it
 // revalidates them instead of downloading them again. On-demand files are still kept as they
 // pass: a kernel snapshot is larger than what a browser's HTTP cache may keep. Once the cache is
-// complete, caches of earlier builds are deleted: a new build replaces the cache instead of
-// mixing versions (the on-demand files they kept that are this build's too are carried over). Until then, offline requests this build's cache cannot answer fall back to an
+// complete, caches of earlier builds are deleted (the on-demand files they kept that are this
+// build's too are carried over first): a new build replaces the cache instead of mixing
+// versions. Until then, offline requests this build's cache cannot answer fall back to an
 // earlier build's cache for the files the rebuild did not change, so the site keeps working
 // offline during the hand-over as far as it can without mixing builds.
 //
@@ -294,9 +295,9 @@ async function fillCache(): Promise<IPrecacheState> {
   await Promise.all(Array.from({ length: FILL_LANES }, lane));
   if (!complete) return status(false);
   direct = false;
-  const earlier = (await caches.keys()).filter(isEarlierBuild);
-  await carryOver(cache, earlier);
-  await Promise.all(earlier.map((name) => caches.delete(name)));
+  await carryOver(cache);
+  const names = await caches.keys();
+  await Promise.all(names.filter(isEarlierBuild).map((name) => caches.delete(name)));
   const done = await status(true);
   const clients = await self.clients.matchAll({ includeUncontrolled: true });
   clients.forEach((client) => client.postMessage(done));
@@ -307,16 +308,11 @@ async function fillCache(): Promise<IPrecacheState> {
  * build's too (the rebuild left their environment alone), into this build's cache before the
  * earlier caches go: a kernel that restored from its snapshot before the rebuild still does,
  * offline too, without a second download. */
-async function carryOver(cache: Cache, earlier: string[]): Promise<void> {
+async function carryOver(cache: Cache): Promise<void> {
   for (const path of PRECACHE.onDemand || []) {
     if (await cache.match(keyFor(path), MATCH)) continue;
-    for (const name of earlier) {
-      const response = await verified(await caches.open(name), path, false);
-      if (response) {
-        await cache.put(keyFor(path), response);
-        break;
-      }
-    }
+    const earlier = await cached(path, true);
+    if (earlier) await cache.put(keyFor(path), earlier);
   }
 }
 
