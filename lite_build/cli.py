@@ -148,11 +148,11 @@ def make_parser() -> argparse.ArgumentParser:
     check = commands.add_parser(
         "check",
         parents=[common, site],
-        help="run every notebook of the built site in headless Chromium, offline",
+        help="run the notebooks of the built site in headless Chromium, offline",
         description=(
-            "Run every notebook of the site in headless Chromium with every request to "
-            "another host blocked; report per notebook. Without SITE, build the configured "
-            "site first."
+            "Run every notebook of the site (or those --notebook names) in headless Chromium "
+            "with every request to another host blocked; report per notebook. Without SITE, "
+            "build the configured site first."
         ),
     )
     check.add_argument("site_dir", nargs="?", type=Path, metavar="SITE", help="a built site folder")
@@ -161,6 +161,13 @@ def make_parser() -> argparse.ArgumentParser:
         "--timeout", type=float, default=300.0, help="seconds per notebook (default: %(default)s)"
     )
     check.add_argument("--isolated", action="store_true", help="serve with COOP/COEP headers")
+    check.add_argument(
+        "--notebook",
+        action="append",
+        metavar="PATH",
+        help="check only this notebook, by its path in the content as the report names it "
+        "(e.g. unit/lesson.ipynb); repeat for more, checked in the order given",
+    )
     check.set_defaults(handler=_cmd_check)
 
     embed = commands.add_parser(
@@ -341,6 +348,7 @@ def _cmd_check(args: argparse.Namespace, console: Console) -> int:
         timeout=args.timeout,
         isolated=args.isolated,
         strict=args.strict,
+        notebooks=args.notebook,
         reporter=RichReporter(console),
     )
     if args.json:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tomllib
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -277,6 +278,41 @@ def test_check_without_a_built_site_says_so_and_fails(
             f"error: {site} is not a built site (no jupyter-lite.json); build it first with "
             "`lite-build build`, then check the folder it writes (_output/ by default)\n"
         )
+
+
+def test_check_passes_each_notebook_given_to_check_site(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lite_build.commands import check
+
+    asked: list[Sequence[str] | None] = []
+
+    def checked(site: Path, *, notebooks: Sequence[str] | None, **_: object) -> check.CheckReport:
+        asked.append(notebooks)
+        return check.CheckReport(str(site))  # nothing checked, nothing failed
+
+    monkeypatch.setattr(check, "check_site", checked)
+    args = ["--notebook", "unit/b.ipynb", "--notebook", "a.ipynb"]
+
+    assert run_main(capsys, "check", str(tmp_path), *args)[0] == EXIT_OK
+    assert run_main(capsys, "check", str(tmp_path))[0] == EXIT_OK
+    assert asked == [["unit/b.ipynb", "a.ipynb"], None]
+
+
+def test_check_of_a_notebook_the_site_lacks_names_it_before_starting_a_browser(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "files" / "unit").mkdir(parents=True)
+    (tmp_path / "jupyter-lite.json").write_text("{}")
+    (tmp_path / "files" / "unit" / "lesson.ipynb").write_text('{"cells": []}')
+
+    code, out, err = run_main(capsys, "check", str(tmp_path), "--notebook", "lesson.ipynb")
+
+    assert (code, out) == (EXIT_ERROR, "")
+    assert err == (
+        "error: lesson.ipynb (did you mean unit/lesson.ipynb?) is not a notebook of this site; "
+        "its notebooks: unit/lesson.ipynb\n"
+    )
 
 
 def test_serve_no_build_without_a_site_says_how_to_make_one(

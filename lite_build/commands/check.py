@@ -1,5 +1,6 @@
-"""``lite-build check``: run every notebook of a built site in headless Chromium, offline.
+"""``lite-build check``: run the notebooks of a built site in headless Chromium, offline.
 
+Every notebook, or only those named (by their path in the content, as the report names them).
 The site is served on 127.0.0.1 and opened in JupyterLab; every request to another host is
 aborted and reported. Each notebook runs in its own kernel, cell by cell, through the app's own
 session and kernel services (the check asks JupyterLab to expose itself by rewriting the
@@ -19,13 +20,14 @@ the report lists each unexpected one with its cell.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import json
 import os
 import re
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +42,8 @@ SKIP_TAG = "skip-check"
 RAISES_TAG = "raises-exception"
 METADATA_KEY = "lite-build"
 DEFAULT_TIMEOUT = 300.0
+#: an error about a notebook the site lacks lists the site's notebooks up to this many
+LISTED_NOTEBOOKS = 10
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
 CHROMIUM_ARGS = (
     "--no-sandbox",
@@ -199,6 +203,54 @@ def site_notebooks(site: Path) -> list[str]:
     )
 
 
+def chosen_notebooks(available: Sequence[str], wanted: Sequence[str] | None) -> list[str]:
+    """The notebooks to check: every one ``available`` if ``wanted`` is None, else the
+    ``wanted`` ones in the order given, each once. A wanted path may use backslashes or start
+    with ``./``; the ones the site lacks are one error that names each."""
+    if wanted is None:
+        return list(available)
+    chosen: list[str] = []
+    unknown: list[str] = []
+    for name in wanted:
+        path = _as_site_path(name)
+        if path not in available:
+            if name not in unknown:
+                unknown.append(name)
+        elif path not in chosen:
+            chosen.append(path)
+    if unknown:
+        raise LiteBuildError(_not_notebooks(unknown, available))
+    return chosen
+
+
+def _as_site_path(name: str) -> str:
+    """``unit/lesson.ipynb`` from ``./unit\\lesson.ipynb``: as :func:`site_notebooks` names it."""
+    path = name.replace("\\", "/")
+    while path.startswith("./"):
+        path = path.removeprefix("./")
+    return path
+
+
+def _not_notebooks(unknown: list[str], available: Sequence[str]) -> str:
+    """What is wrong with the names in ``unknown``, a close match for each, and what the site
+    has: all of its notebooks, or how many if they are many."""
+    named = []
+    for name in unknown:
+        close = difflib.get_close_matches(_as_site_path(name), available, n=1)
+        named.append(f"{name} (did you mean {close[0]}?)" if close else name)
+    verb = "is not a notebook" if len(unknown) == 1 else "are not notebooks"
+    if not available:
+        has = "it has none"
+    elif len(available) <= LISTED_NOTEBOOKS:
+        has = "its notebooks: " + ", ".join(available)
+    else:
+        has = (
+            f"it has {len(available)} notebooks, each named by its path in the content, "
+            f"such as {available[0]}"
+        )
+    return f"{', '.join(named)} {verb} of this site; {has}"
+
+
 def find_chromium() -> str | None:
     """System Chromium if present; None lets Playwright use its own browser."""
     import os
@@ -218,17 +270,20 @@ def check_site(
     timeout: float = DEFAULT_TIMEOUT,
     isolated: bool = False,
     strict: bool = False,
+    notebooks: Sequence[str] | None = None,
     reporter: Reporter | None = None,
 ) -> CheckReport:
-    """Run every notebook of ``site`` offline in Chromium and report what happened. With
-    ``strict``, a cell may raise only if tagged ``raises-exception`` (not because its saved
-    outputs show the error)."""
+    """Run the notebooks of ``site`` offline in Chromium and report what happened: every one,
+    or only ``notebooks`` (paths in the site's content, as the report names them), in that
+    order. With ``strict``, a cell may raise only if tagged ``raises-exception`` (not because
+    its saved outputs show the error)."""
     reporter = reporter or NullReporter()
     if not (site / "jupyter-lite.json").is_file():
         raise LiteBuildError(
             f"{site} is not a built site (no jupyter-lite.json); build it first with "
             "`lite-build build`, then check the folder it writes (_output/ by default)"
         )
+    paths = chosen_notebooks(site_notebooks(site), notebooks)
     try:
         from playwright.sync_api import Error as PlaywrightError
         from playwright.sync_api import sync_playwright
@@ -260,7 +315,7 @@ def check_site(
                     f"({str(error).splitlines()[0]})"
                 ) from error
             try:
-                for path in site_notebooks(site):
+                for path in paths:
                     with reporter.step(f"check {path}"):
                         result = _check_notebook(browser, base, site, path, timeout, strict, report)
                     report.notebooks.append(result)

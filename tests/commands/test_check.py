@@ -1,4 +1,5 @@
-"""`lite-build check`: the pure parts (which cells run, with which answers, and the messages)."""
+"""`lite-build check`: the pure parts (which notebooks and cells run, with which answers, and the
+messages)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from lite_build.commands.check import (
     Expectation,
     NotebookResult,
     _choose_kernel,
+    chosen_notebooks,
     judge_cell,
     notebook_cells,
     result_lines,
@@ -166,3 +168,53 @@ def test_exception_names_read_like_python_prints_them() -> None:
     )
     assert exception_name("KeyError") == "KeyError"
     assert exception_name(None) == "Error"
+
+
+SITE_NOTEBOOKS = ["01-intro.ipynb", "07-errors.ipynb", "unit/lesson.ipynb"]
+
+
+def test_without_names_every_notebook_is_checked() -> None:
+    assert chosen_notebooks(SITE_NOTEBOOKS, None) == SITE_NOTEBOOKS
+
+
+def test_named_notebooks_are_checked_in_the_order_given_each_once() -> None:
+    wanted = ["unit/lesson.ipynb", "07-errors.ipynb", "./unit/lesson.ipynb", "07-errors.ipynb"]
+    assert chosen_notebooks(SITE_NOTEBOOKS, wanted) == ["unit/lesson.ipynb", "07-errors.ipynb"]
+
+
+@pytest.mark.parametrize(
+    "name", ["./unit/lesson.ipynb", ".\\unit\\lesson.ipynb", "././unit/lesson.ipynb"]
+)
+def test_a_named_notebook_may_start_with_dot_slash_and_use_backslashes(name: str) -> None:
+    assert chosen_notebooks(SITE_NOTEBOOKS, [name]) == ["unit/lesson.ipynb"]
+
+
+def test_an_unknown_notebook_is_an_error_naming_it_and_the_sites_notebooks() -> None:
+    with pytest.raises(LiteBuildError) as raised:
+        chosen_notebooks(SITE_NOTEBOOKS, ["07-errors.ipynb", "files/07-errors.ipynb"])
+    assert str(raised.value) == (
+        "files/07-errors.ipynb (did you mean 07-errors.ipynb?) is not a notebook of this site; "
+        "its notebooks: 01-intro.ipynb, 07-errors.ipynb, unit/lesson.ipynb"
+    )
+
+
+def test_unknown_notebooks_are_one_error_naming_each_once() -> None:
+    with pytest.raises(LiteBuildError) as raised:
+        chosen_notebooks(SITE_NOTEBOOKS, ["lesson.ipynb", "zzz.ipynb", "lesson.ipynb"])
+    assert str(raised.value) == (
+        "lesson.ipynb (did you mean unit/lesson.ipynb?), zzz.ipynb are not notebooks of this "
+        "site; its notebooks: 01-intro.ipynb, 07-errors.ipynb, unit/lesson.ipynb"
+    )
+
+
+def test_an_unknown_notebook_of_a_large_site_says_how_many_it_has() -> None:
+    many = [f"week-{week:02}.ipynb" for week in range(1, 13)]
+    with pytest.raises(LiteBuildError) as raised:
+        chosen_notebooks(many, ["intro.ipynb"])
+    assert str(raised.value) == (
+        "intro.ipynb is not a notebook of this site; it has 12 notebooks, each named by its "
+        "path in the content, such as week-01.ipynb"
+    )
+    with pytest.raises(LiteBuildError) as raised:
+        chosen_notebooks([], ["intro.ipynb"])
+    assert str(raised.value) == "intro.ipynb is not a notebook of this site; it has none"
