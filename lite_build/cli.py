@@ -31,6 +31,9 @@ EXIT_INTERRUPTED = 130
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from lite_build.imports import skip_slow_optional_imports
+
+    skip_slow_optional_imports()  # before anything imports jsonschema: 2 to 3 s less per run
     parser = make_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):

@@ -311,7 +311,10 @@ def has_stale_extensions(app_dir: Path, extensions: Iterable[Path]) -> bool:
 
 def run_jupyterlite(lite_dir: Path, *, verbose: bool = False) -> None:
     """Build the JupyterLite app described by ``lite_dir`` (incremental: jupyterlite uses doit)."""
-    command = [sys.executable, "-m", "jupyterlite_core", "build", "--lite-dir", str(lite_dir)]
+    # jupyterlite-core's own command line, through a runner that skips a slow optional import
+    # (lite_build/imports.py)
+    runner = "lite_build.site.run_jupyterlite"
+    command = [sys.executable, "-m", runner, "build", "--lite-dir", str(lite_dir)]
     log.debug("running %s", " ".join(command))
     result = subprocess.run(
         command,
