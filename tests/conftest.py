@@ -27,6 +27,7 @@ import pytest
 
 from lite_build.commands.check import CHROMIUM_ARGS as BROWSER_ARGS
 from lite_build.commands.check import service_worker_routing
+from lite_build.imports import skip_slow_optional_imports
 from lite_build.kernel.wheels import KERNELS_PLUGIN_ID
 from lite_build.site.jupyterlite import KernelEntry
 from lite_build.site.paths import JUPYTER_LITE_JSON, SNAPSHOT_FILE
@@ -94,9 +95,15 @@ LONGEST_FIRST = (
     "browser/test_content_versions.py",
     "browser/test_default_site.py",
     "browser/test_take_it_anywhere.py",
-    "browser/test_offline_guard.py",
-    "browser/test_check.py",
+    "browser/test_kernels.py",
+    "browser/test_fidelity.py",
 )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The test processes, like the lite-build command, skip an import that only costs time
+    (3 s of CPU in each; lite_build/imports.py): before collection imports the test modules."""
+    skip_slow_optional_imports()
 
 
 def _start_order(item: pytest.Item) -> int:
