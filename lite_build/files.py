@@ -40,6 +40,15 @@ def plain_file_name(name: str, *, source: str) -> str:
     return name
 
 
+def as_site_path(name: str) -> str:
+    """``unit/lesson.ipynb`` from ``./unit\\lesson.ipynb``: a content path as the site names it.
+    Only whole ``./`` steps are dropped: ``../x.ipynb`` and ``.hidden/x.ipynb`` stay as given."""
+    path = name.replace("\\", "/")
+    while path.startswith("./"):
+        path = path.removeprefix("./")
+    return path
+
+
 def sha256_hex(value: str, *, source: str) -> str:
     """``value`` if it is a sha256 as 64 lowercase hex digits (case folded); otherwise an
     error naming ``source``. Hashes name folders in the cache, so they are checked like names."""

@@ -34,6 +34,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from lite_build.errors import LiteBuildError
+from lite_build.files import as_site_path
 from lite_build.resources import browser_script
 from lite_build.ui import NullReporter, Reporter
 
@@ -212,7 +213,7 @@ def chosen_notebooks(available: Sequence[str], wanted: Sequence[str] | None) -> 
     chosen: list[str] = []
     unknown: list[str] = []
     for name in wanted:
-        path = _as_site_path(name)
+        path = as_site_path(name)
         if path not in available:
             if name not in unknown:
                 unknown.append(name)
@@ -223,20 +224,12 @@ def chosen_notebooks(available: Sequence[str], wanted: Sequence[str] | None) -> 
     return chosen
 
 
-def _as_site_path(name: str) -> str:
-    """``unit/lesson.ipynb`` from ``./unit\\lesson.ipynb``: as :func:`site_notebooks` names it."""
-    path = name.replace("\\", "/")
-    while path.startswith("./"):
-        path = path.removeprefix("./")
-    return path
-
-
 def _not_notebooks(unknown: list[str], available: Sequence[str]) -> str:
     """What is wrong with the names in ``unknown``, a close match for each, and what the site
     has: all of its notebooks, or how many if they are many."""
     named = []
     for name in unknown:
-        close = difflib.get_close_matches(_as_site_path(name), available, n=1)
+        close = difflib.get_close_matches(as_site_path(name), available, n=1)
         named.append(f"{name} (did you mean {close[0]}?)" if close else name)
     verb = "is not a notebook" if len(unknown) == 1 else "are not notebooks"
     if not available:

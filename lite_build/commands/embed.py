@@ -15,6 +15,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from lite_build.config import SiteConfig
 from lite_build.errors import LiteBuildError
+from lite_build.files import as_site_path
 from lite_build.resources import browser_script, fill_script
 from lite_build.site.content import collect_content
 
@@ -306,7 +307,7 @@ def content_notebooks(config: SiteConfig) -> list[str]:
 
 def _content_notebook(config: SiteConfig, notebook: str) -> str:
     """The site path of ``notebook`` (as shown in the file browser), or a helpful error."""
-    wanted = notebook.replace("\\", "/").lstrip("./")
+    wanted = as_site_path(notebook)
     available = content_notebooks(config)
     if wanted in available:
         return wanted

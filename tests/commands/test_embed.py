@@ -131,3 +131,17 @@ def test_a_quote_in_the_site_url_cannot_leave_the_allow_attribute() -> None:
     (tag,) = re.findall(r"<iframe [^>]*>", snippet)
     assert 'onload="' not in tag
     assert 'allow="clipboard-read https://x.org&quot;onload=&quot;alert(1); ' in tag
+
+
+@pytest.mark.parametrize("given", ["./lessons/intro.ipynb", ".\\lessons\\intro.ipynb"])
+def test_embed_takes_a_notebook_path_with_a_leading_dot_step(tmp_path: Path, given: str) -> None:
+    config = load_config(cwd=make_project(tmp_path))
+    snippet = embed_command(config, notebook=given, repl=False, url=SITE, eager=True)
+    assert "?path=lessons%2Fintro.ipynb" in snippet
+
+
+def test_embed_never_takes_a_path_outside_the_content_for_one_inside(tmp_path: Path) -> None:
+    # only whole "./" steps are dropped: "../" is not one (it named lessons/intro.ipynb before)
+    config = load_config(cwd=make_project(tmp_path))
+    with pytest.raises(LiteBuildError, match=r"^\.\./lessons/intro\.ipynb: not a notebook "):
+        embed_command(config, notebook="../lessons/intro.ipynb", repl=False, url=SITE)
