@@ -170,6 +170,13 @@ class DemoImages:
     images: list[Path]
     messages: list[str]
 
+    def make(self, env: dict[str, str], reporter: RecordingReporter) -> Path | None:
+        """The demo kernel's image for ``env``, into the cache the environment names."""
+        roots = ["demo", "native"]
+        return make_snapshot(
+            self.runtime, self.lock, self.wheels, roots=roots, env=env, reporter=reporter
+        )
+
 
 @pytest.fixture(scope="module")
 def demo_images(
@@ -186,9 +193,10 @@ def demo_images(
         archive.writestr("native/_speedups.so", b"\0asm")
     lock = lock_of(demo=[], native=[])
     lock["packages"]["native"]["file_name"] = native.name
-    wheels = {wheel.name: wheel, native.name: native}
     reporter = RecordingReporter()
-    folders, images = [], []
+    demo = DemoImages(
+        runtime, lock, {wheel.name: wheel, native.name: native}, [], [], reporter.messages
+    )
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("lite_build.kernel.snapshot.START_IMPORTS", ("demo",))
         for name in ("first", "second/deeper"):
@@ -196,13 +204,11 @@ def demo_images(
             cwd.mkdir(parents=True)
             patch.chdir(cwd)
             patch.setenv("LITE_BUILD_CACHE_DIR", str(cwd / "cache"))
-            made = make_snapshot(
-                runtime, lock, wheels, roots=["demo", "native"], env=DEMO_ENV, reporter=reporter
-            )
+            made = demo.make(DEMO_ENV, reporter)
             assert made is not None
-            folders.append(cwd)
-            images.append(made)
-    return DemoImages(runtime, lock, wheels, folders, images, reporter.messages)
+            demo.folders.append(cwd)
+            demo.images.append(made)
+    return demo
 
 
 @pytest.mark.integration
@@ -241,20 +247,10 @@ def test_a_snapshot_is_made_once_then_taken_from_the_cache(
     monkeypatch.setattr("lite_build.kernel.snapshot.subprocess.run", _fail)
     reporter = RecordingReporter()
 
-    def snapshot_with(env: dict[str, str]) -> Path | None:
-        return make_snapshot(
-            demo_images.runtime,
-            demo_images.lock,
-            demo_images.wheels,
-            roots=["demo", "native"],
-            env=env,
-            reporter=reporter,
-        )
-
-    cached = snapshot_with(DEMO_ENV)
+    cached = demo_images.make(DEMO_ENV, reporter)
     assert cached == cache / demo_images.images[0].relative_to(demo_images.folders[0] / "cache")
     assert reporter.messages == []
-    assert snapshot_with({"DEMO": "changed"}) is None
+    assert demo_images.make({"DEMO": "changed"}, reporter) is None
     assert reporter.messages == [
         MAKING,
         "the site ships without kernel snapshots (each kernel starts about 5 s slower): making "
