@@ -1,4 +1,4 @@
-"""The default distribution in a real Chromium, with every request off 127.0.0.1 aborted."""
+"""The default distribution in a real Chromium, with every request off 127.0.0.1 blocked."""
 
 from __future__ import annotations
 

@@ -54,6 +54,26 @@ def test_a_request_from_the_page_to_another_host_is_caught(
         assert_nothing_left_the_site(record)
 
 
+#: in the page: whether a request (no-cors: any answer counts) got an answer or failed
+FETCHED = "(url) => fetch(url, { mode: 'no-cors' }).then(() => 'answered', () => 'failed')"
+
+
+def test_a_host_that_would_answer_is_blocked_as_well_as_recorded(
+    canary_page: tuple[Any, Offline, str],
+) -> None:
+    # the canaries above use a name that resolves nowhere; this one is the site's own server
+    # under another name, which answers in any browser but the tests', whose only host is the
+    # site's (its host resolver rules)
+    page, record, url = canary_page
+    page.goto(f"{url}lab/index.html")
+    reachable = url.replace("127.0.0.1", "localhost") + "lab/index.html"
+
+    assert page.evaluate(FETCHED, reachable) == "failed"
+    assert reachable in record.external
+    # the same request to the site's own host does get its answer (the check is sound)
+    assert page.evaluate(FETCHED, f"{url}lab/index.html") == "answered"
+
+
 def test_a_request_from_the_kernels_worker_to_another_host_is_caught(
     canary_page: tuple[Any, Offline, str],
 ) -> None:
