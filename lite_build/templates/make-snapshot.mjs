@@ -6,7 +6,7 @@
 // JOB_JSON: {env, wheels: [{name, path}], load: [names], imports: [module names], seed, output:
 // path}. The wheels are unpacked with Python's zipfile (loadPackage would leave JavaScript
 // objects behind, which a memory snapshot cannot hold), the modules imported, and the image
-// written gzip-compressed to `output`:
+// written to `output` (snapshot.py compresses it):
 //
 //   "LBK1" | header length (u32 LE) | header JSON | pad to 16 | the files' bytes, one after the
 //   other | pad to 16 | Pyodide's memory snapshot
@@ -37,7 +37,6 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { gzipSync } from "node:zlib";
 import nodeCrypto, { createHash } from "node:crypto";
 
 const MAGIC = "LBK1";
@@ -389,12 +388,10 @@ for (const [, data] of files) {
   offset += data.length;
 }
 image.set(snapshot, snapshotStart);
-const packed = gzipSync(image, { level: 9 });
-writeFileSync(job.output, packed);
+writeFileSync(job.output, image);
 process.stdout.write(
   JSON.stringify({
     size: image.length,
-    compressed: packed.length,
     files: files.length,
     zeroed,
     failed,

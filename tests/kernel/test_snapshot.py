@@ -19,6 +19,7 @@ from lite_build.kernel.snapshot import (
     KERNEL_MODULE,
     SCRIPT,
     START_IMPORTS,
+    gzip_image,
     make_snapshot,
     snapshot_imports,
     start_closure,
@@ -73,6 +74,23 @@ def test_the_start_closure_is_the_roots_and_their_dependencies() -> None:
         "parso",
         "traitlets",
     ]
+
+
+def test_an_image_is_gzipped_without_name_or_time_and_inflates_to_itself(tmp_path: Path) -> None:
+    # several of the compressor's reads (4 MiB each), of bytes that repeat and bytes that do not
+    image = tmp_path / "image"
+    image.write_bytes(hashlib.sha256(b"seed").digest() * 150_000 + bytes(range(256)) * 20_000)
+    packed = [tmp_path / "one.gz", tmp_path / "two.gz"]
+
+    sizes = [gzip_image(image, target) for target in packed]
+
+    data = packed[0].read_bytes()
+    assert sizes == [len(data), packed[1].stat().st_size]
+    assert gzip.decompress(data) == image.read_bytes()
+    # a plain gzip member: no name (flags 0), time 0, so the same image makes the same bytes
+    assert data[:3] == b"\x1f\x8b\x08" and data[3] == 0 and data[4:8] == bytes(4)
+    assert packed[1].read_bytes() == data
+    assert len(data) < image.stat().st_size // 10
 
 
 def test_without_node_there_is_no_snapshot_and_the_build_says_why(
