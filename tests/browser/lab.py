@@ -173,11 +173,20 @@ def run_notebook(
     *,
     answer: str | None = None,
     allowed: tuple[str, ...] = (),
+    from_file_browser: bool = False,
 ) -> str:
     """Open ``path`` in JupyterLab, run every cell (Run All), answer input() if asked; return
     the outputs once one contains ``done``. A cell's error fails at once, but for the errors
-    named in ``allowed`` (the exception names of the cells tagged raises-exception)."""
-    open_notebook(page, base_url, path)
+    named in ``allowed`` (the exception names of the cells tagged raises-exception).
+
+    ``from_file_browser``: when the page shows this site's JupyterLab already, open ``path``
+    (in the top folder) from its file browser, as a student opens one lesson after another;
+    loading the page again would reopen every notebook open before, each starting its kernel
+    again."""
+    if from_file_browser and page.url.startswith(f"{base_url}lab/"):
+        show_tab(page, path)
+    else:
+        open_notebook(page, base_url, path)
     run_all_cells(page)
     if answer is not None:
         answer_input(page, answer)

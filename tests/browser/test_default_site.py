@@ -104,9 +104,16 @@ def test_every_content_notebook_runs_offline(
     done = f"DONE {notebook[:2]}"
     deliberate = DELIBERATE.get(notebook, ())
     assert len(deliberate) == len(expected_errors(notebook))
-    # Run All, as a student does: it goes on past the cells tagged raises-exception
+    # Run All, as a student does: it goes on past the cells tagged raises-exception; one
+    # lesson after another, each opened from the file browser
     outputs = lab.run_notebook(
-        page, site_url, notebook, done, answer=NOTEBOOKS[notebook], allowed=deliberate
+        page,
+        site_url,
+        notebook,
+        done,
+        answer=NOTEBOOKS[notebook],
+        allowed=deliberate,
+        from_file_browser=True,
     )
     assert done in outputs
     if NOTEBOOKS[notebook]:
@@ -208,7 +215,7 @@ def test_isolated_site_runs_many_cells_in_a_row(
 ) -> None:
     page, record = offline_page
     lab.run_notebook(page, isolated_url, "04-packages.ipynb", "DONE 04")
-    lab.run_notebook(page, isolated_url, "02-data-files.ipynb", "DONE 02")
+    lab.run_notebook(page, isolated_url, "02-data-files.ipynb", "DONE 02", from_file_browser=True)
     assert record.external == []
 
 
