@@ -18,9 +18,9 @@ worker restores that instead (about a second). What an image holds:
 A snapshot fits one runtime build, one environment's lock and the kernel's settings, and is
 cached under that key. It ships gzip-compressed (the worker inflates it with the browser's
 ``DecompressionStream``, so no host setting is needed; see :func:`gzip_image`) and is fetched
-only by a kernel that
-starts: the precache keeps it as it passes instead of downloading every environment's. When it
-is missing, from another build, or fails to restore, the kernel starts the usual way.
+only by a kernel that starts: the precache keeps it as it passes instead of downloading every
+environment's. When it is missing, from another build, or fails to restore, the kernel starts
+the usual way.
 
 Node.js is only needed at build time; without it, sites ship without snapshots and say so.
 """
@@ -269,9 +269,11 @@ def _make(
     return summary
 
 
-#: how hard the image is compressed: zlib's best. Level 6 would take a quarter of the time for
+#: how hard the image is compressed: zlib's best. Level 6 would take a third of the time for
 #: 2 % more bytes on every learner's first kernel start
 IMAGE_LEVEL = 9
+#: how much of the image is read at a time while it is compressed
+CHUNK = 1 << 22
 
 
 def gzip_image(image: Path, target: Path) -> int:
@@ -289,7 +291,3 @@ def gzip_image(image: Path, target: Path) -> int:
             size += packed.write(compressor.compress(chunk))
         size += packed.write(compressor.flush())
     return size
-
-
-#: how much of the image is read at a time while it is compressed
-CHUNK = 1 << 22
